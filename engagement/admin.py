@@ -1,0 +1,597 @@
+import datetime as dt
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from . import services
+from .forms import TEXT_LIMIT
+from .models import (
+    Attachment,
+    Business,
+    BusinessMembership,
+    Concern,
+    ConcernCategory,
+    ConcernEvent,
+    ConcernUpdate,
+    NPTArea,
+    NPTOfficer,
+    OutboundEmail,
+    Outcome,
+    PostcodeDistrict,
+    Signpost,
+    User,
+)
+from .views import attachment_response
+
+
+def officer_area_ids(request) -> list[int]:
+    """The NPT areas the signed-in officer is posted to, read once per request."""
+    if not hasattr(request, "_officer_area_ids"):
+        request._officer_area_ids = list(
+            NPTOfficer.objects.filter(user=request.user).values_list("area_id", flat=True)
+        )
+    return request._officer_area_ids
+
+
+class NPTScopedAdmin(admin.ModelAdmin):
+    """Officers see and act on their own NPT's rows only; superusers see everything."""
+
+    npt_field = "npt_area"
+
+    def is_officer(self, request):
+        return request.user.is_active and request.user.is_staff and bool(officer_area_ids(request))
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        if not self.is_officer(request):
+            return queryset.none()
+        return queryset.filter(**{f"{self.npt_field}__in": officer_area_ids(request)})
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or self.is_officer(request)
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if not self.is_officer(request):
+            return False
+        return obj is None or getattr(obj, f"{self.npt_field}_id") in officer_area_ids(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", "Today"),
+            ("week", "Last 7 days"),
+            ("month", "Last 28 days"),
+            ("older", "Older than 28 days"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        start_of_today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        cutoffs = {
+            "today": start_of_today,
+            "week": now - dt.timedelta(days=7),
+            "month": now - dt.timedelta(days=28),
+        }
+        if self.value() in cutoffs:
+            return queryset.filter(created_at__gte=cutoffs[self.value()])
+        if self.value() == "older":
+            return queryset.filter(created_at__lt=now - dt.timedelta(days=28))
+        return queryset
+
+
+class AssignedFilter(admin.SimpleListFilter):
+    title = "assigned"
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return [("me", "Assigned to me"), ("nobody", "Unassigned")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "me":
+            return queryset.filter(assigned_officer=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assigned_officer__isnull=True)
+        return queryset
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
+class ConcernUpdateInline(ReadOnlyInline):
+    model = ConcernUpdate
+    fields = ["created_at", "kind", "author", "body"]
+    readonly_fields = fields
+    verbose_name_plural = "updates, questions, replies and notes"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+
+class AttachmentInline(ReadOnlyInline):
+    model = Attachment
+    fields = ["download", "content_type", "size", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description="file")
+    def download(self, obj):
+        url = reverse("admin:engagement_concern_attachment", args=[obj.concern_id, obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+
+
+class ConcernEventInline(ReadOnlyInline):
+    model = ConcernEvent
+    fields = [
+        "created_at",
+        "kind",
+        "actor",
+        "rule",
+        "from_status",
+        "to_status",
+        "from_tier",
+        "to_tier",
+        "detail",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = "history (every state change)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+# Triage forms: each one is a service call.
+
+
+class AssignForm(forms.Form):
+    officer = forms.ModelChoiceField(queryset=User.objects.none(), label="Assign to")
+
+    def __init__(self, *args, concern, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["officer"].queryset = User.objects.filter(
+            npt_areas=concern.npt_area_id, is_active=True
+        ).order_by("full_name", "email")
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(choices=Concern.Priority.choices)
+
+
+class TriageMessageForm(forms.Form):
+    body = forms.CharField(max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ResolveForm(forms.Form):
+    outcome = forms.ModelChoiceField(queryset=Outcome.objects.filter(is_active=True))
+    note = forms.CharField(
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Explanation for the business",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        outcome = cleaned.get("outcome")
+        if outcome and outcome.requires_note and not cleaned.get("note", "").strip():
+            self.add_error("note", f"Explain the outcome “{outcome}” to the business.")
+        return cleaned
+
+
+TRIAGE_ACTIONS = {
+    # name: (form, label, service call, success message)
+    "assign": (
+        AssignForm,
+        "Assign",
+        lambda c, u, d: services.concern_assign(concern=c, officer=d["officer"], actor=u),
+        "Assigned.",
+    ),
+    "priority": (
+        PriorityForm,
+        "Set priority",
+        lambda c, u, d: services.concern_set_priority(concern=c, priority=d["priority"], actor=u),
+        "Priority changed.",
+    ),
+    "update": (
+        TriageMessageForm,
+        "Post an update to the business",
+        lambda c, u, d: services.concern_post_update(concern=c, actor=u, body=d["body"]),
+        "Update posted; the business has been emailed.",
+    ),
+    "question": (
+        TriageMessageForm,
+        "Ask the business a question (pauses the clock)",
+        lambda c, u, d: services.concern_ask_question(concern=c, actor=u, body=d["body"]),
+        "Question sent; the deadline clock is paused until they reply.",
+    ),
+    "note": (
+        TriageMessageForm,
+        "Add an internal note (the business never sees it)",
+        lambda c, u, d: services.concern_add_note(concern=c, actor=u, body=d["body"]),
+        "Note added.",
+    ),
+    "resolve": (
+        ResolveForm,
+        "Resolve with an outcome",
+        lambda c, u, d: services.concern_resolve(
+            concern=c, actor=u, outcome=d["outcome"], note=d["note"]
+        ),
+        "Resolved; the business has been told the outcome.",
+    ),
+}
+
+
+@admin.register(Concern)
+class ConcernAdmin(NPTScopedAdmin):
+    list_display = [
+        "reference",
+        "business",
+        "category",
+        "priority",
+        "status",
+        "tier",
+        "assigned_officer",
+        "created_at",
+        "resolution_due_at",
+    ]
+    list_filter = ["status", "category", "priority", AgeFilter, AssignedFilter, "tier"]
+    search_fields = [
+        "reference",
+        "business__name",
+        "business__postcode",
+        "description",
+        "contact_email",
+    ]
+    list_select_related = ["business", "category", "assigned_officer"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["assign_to_me"]
+    inlines = [ConcernUpdateInline, AttachmentInline, ConcernEventInline]
+    change_form_template = "admin/engagement/concern/change_form.html"
+    fieldsets = [
+        (
+            "Concern",
+            {
+                "fields": [
+                    "reference",
+                    "business",
+                    "business_details",
+                    "category",
+                    "description",
+                    "occurred_on",
+                    "occurred_time",
+                    "location",
+                    "existing_reference",
+                    "impact",
+                    "impact_details",
+                ]
+            },
+        ),
+        (
+            "Contact",
+            {"fields": ["contact_name", "contact_email", "contact_phone", "contact_preference"]},
+        ),
+        (
+            "Triage",
+            {
+                "fields": [
+                    "npt_area",
+                    "tier",
+                    "status",
+                    "priority",
+                    "assigned_officer",
+                    "created_at",
+                    "first_response_due_at",
+                    "first_responded_at",
+                    "resolution_due_at",
+                    "paused_at",
+                ]
+            },
+        ),
+        (
+            "Outcome",
+            {
+                "fields": [
+                    "outcome",
+                    "outcome_note",
+                    "resolved_at",
+                    "reporter_satisfied",
+                    "closed_at",
+                ]
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Every field changes only through the triage forms below, which call services.
+        return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    @admin.display(description="business details")
+    def business_details(self, obj):
+        business = obj.business
+        return format_html(
+            "{}, {}, {} {} — {} ({}){}",
+            business.address_line1,
+            business.town,
+            business.postcode,
+            "",
+            business.get_sector_display(),
+            business.get_size_band_display(),
+            " — rural" if business.is_rural else "",
+        )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("business", "category", "npt_area", "assigned_officer", "outcome")
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/triage/<str:action>/",
+                self.admin_site.admin_view(self.triage_view),
+                name="engagement_concern_triage",
+            ),
+            path(
+                "<int:object_id>/attachments/<int:pk>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="engagement_concern_attachment",
+            ),
+        ] + super().get_urls()
+
+    def _concern_or_404(self, request, object_id) -> Concern:
+        concern = self.get_queryset(request).filter(pk=object_id).first()
+        if concern is None or not self.has_change_permission(request, concern):
+            raise Http404("No concern here.")
+        return concern
+
+    def triage_forms(self, concern, data=None, failed=None):
+        forms_by_action = {}
+        for name, (form_class, label, _, _) in TRIAGE_ACTIONS.items():
+            bound = data if name == failed else None
+            kwargs = {"concern": concern} if form_class is AssignForm else {}
+            form = form_class(bound, prefix=name, **kwargs)
+            for field in form.fields.values():
+                # The fields sit inside the read-only change form but submit with their own.
+                field.widget.attrs["form"] = f"triage-form-{name}"
+            forms_by_action[name] = {
+                "form": form,
+                "label": label,
+                "url": reverse("admin:engagement_concern_triage", args=[concern.pk, name]),
+            }
+        return forms_by_action
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        concern = self.get_queryset(request).filter(pk=object_id).first()
+        if concern is not None:
+            extra_context["triage_forms"] = self.triage_forms(concern)
+        extra_context.update(
+            show_save=False,
+            show_save_and_continue=False,
+            show_save_and_add_another=False,
+            show_delete=False,
+        )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def triage_view(self, request, object_id, action):
+        concern = self._concern_or_404(request, object_id)
+        if action not in TRIAGE_ACTIONS:
+            raise Http404("No such action.")
+        if request.method != "POST":
+            return redirect("admin:engagement_concern_change", concern.pk)
+        form_class, label, call, success = TRIAGE_ACTIONS[action]
+        kwargs = {"concern": concern} if form_class is AssignForm else {}
+        form = form_class(request.POST, prefix=action, **kwargs)
+        if form.is_valid():
+            try:
+                call(concern, request.user, form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.message_user(request, success, messages.SUCCESS)
+                return redirect("admin:engagement_concern_change", concern.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "concern": concern,
+            "form": form,
+            "label": label,
+            "title": f"{label}: {concern.reference}",
+        }
+        return TemplateResponse(
+            request, "admin/engagement/concern/triage_form.html", context, status=400
+        )
+
+    def attachment_view(self, request, object_id, pk):
+        concern = self._concern_or_404(request, object_id)
+        attachment = concern.attachments.filter(pk=pk).first()
+        if attachment is None:
+            raise Http404("No such file.")
+        return attachment_response(attachment)
+
+    @admin.action(description="Assign the selected concerns to me")
+    def assign_to_me(self, request, queryset):
+        if not self.is_officer(request):
+            raise PermissionDenied
+        done = 0
+        for concern in queryset.filter(npt_area__in=officer_area_ids(request)):
+            services.concern_assign(concern=concern, officer=request.user, actor=request.user)
+            done += 1
+        self.message_user(request, f"{done} concern(s) assigned to you.", messages.SUCCESS)
+
+
+@admin.register(Business)
+class BusinessAdmin(NPTScopedAdmin):
+    list_display = [
+        "name",
+        "sector",
+        "size_band",
+        "town",
+        "postcode",
+        "npt_area",
+        "is_rural",
+        "bid_member",
+    ]
+    list_filter = ["sector", "size_band", "is_rural", "bid_member", "npt_area"]
+    search_fields = ["name", "postcode", "town"]
+    list_select_related = ["npt_area"]
+    readonly_fields = ["npt_area", "created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class PostcodeDistrictInline(admin.TabularInline):
+    model = PostcodeDistrict
+    extra = 1
+
+
+class NPTOfficerInline(admin.TabularInline):
+    model = NPTOfficer
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(NPTArea)
+class NPTAreaAdmin(admin.ModelAdmin):
+    list_display = ["name", "districts_list", "email", "phone"]
+    search_fields = ["name", "districts__code"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [PostcodeDistrictInline, NPTOfficerInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("districts")
+
+    @admin.display(description="postcode districts")
+    def districts_list(self, obj):
+        return ", ".join(d.code for d in obj.districts.all())
+
+
+@admin.register(PostcodeDistrict)
+class PostcodeDistrictAdmin(admin.ModelAdmin):
+    list_display = ["code", "area"]
+    list_filter = ["area"]
+    search_fields = ["code"]
+    list_select_related = ["area"]
+
+
+@admin.register(ConcernCategory)
+class ConcernCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_cyber", "is_rural", "is_active", "position"]
+    list_editable = ["position", "is_active"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    list_display = ["name", "requires_note", "is_active", "position"]
+    list_editable = ["position", "is_active"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Signpost)
+class SignpostAdmin(admin.ModelAdmin):
+    list_display = ["title", "when", "phone", "is_urgent", "is_active", "position"]
+    list_editable = ["position", "is_active"]
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["subject", "to", "created_at", "sent_at", "attempts"]
+    list_filter = ["sent_at"]
+    search_fields = ["to", "subject"]
+    readonly_fields = [
+        "to",
+        "subject",
+        "body_text",
+        "body_html",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "last_error",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class BusinessMembershipInline(admin.TabularInline):
+    model = BusinessMembership
+    extra = 0
+    raw_id_fields = ["business"]
+
+
+class UserCreationForm(BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ["email"]
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    add_form = UserCreationForm
+    form = UserEditForm
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
+    search_fields = ["email", "full_name"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Personal details", {"fields": ["full_name", "phone"]}),
+        (
+            "Roles",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    inlines = [NPTOfficerInline, BusinessMembershipInline]

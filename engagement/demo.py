@@ -1,0 +1,224 @@
+"""Demo data: the Dorset geography of DESIGN.md, demo accounts and sample concerns."""
+
+import datetime as dt
+import uuid
+
+from allauth.account.models import EmailAddress
+from django.utils import timezone
+
+from . import services
+from .models import (
+    Business,
+    BusinessMembership,
+    Concern,
+    ConcernCategory,
+    NPTArea,
+    NPTOfficer,
+    Outcome,
+    PostcodeDistrict,
+    Sector,
+    SizeBand,
+    User,
+)
+
+# (name, districts, group) — approximate, for the demo only.
+GEOGRAPHY = [
+    ("Bournemouth", [f"BH{n}" for n in range(1, 12)], "bcp"),
+    ("Poole", [f"BH{n}" for n in range(12, 18)], "bcp"),
+    ("Christchurch", ["BH23"], "bcp"),
+    ("East Dorset", ["BH18", "BH21", "BH22", "BH31"], "dorset"),
+    ("Purbeck", ["BH19", "BH20"], "dorset"),
+    ("Weymouth and Portland", ["DT3", "DT4", "DT5"], "dorset"),
+    ("Dorchester", ["DT1", "DT2"], "dorset"),
+    ("Bridport and Lyme Regis", ["DT6", "DT7", "DT8"], "dorset"),
+    ("Sherborne", ["DT9"], "dorset"),
+    ("North Dorset", ["DT10", "DT11", "SP7", "SP8"], "dorset"),
+]
+DESCRIPTIONS = {
+    "East Dorset": "Wimborne, Ferndown, Verwood and Broadstone",
+    "Purbeck": "Wareham and Swanage",
+    "North Dorset": "Blandford, Sturminster Newton, Shaftesbury and Gillingham",
+}
+
+DEMO_ACCOUNTS = {
+    "owner@demo.test": {"full_name": "Sam Harper"},
+    "npt@demo.test": {"full_name": "PC Alex Morgan", "is_staff": True},
+    "group@demo.test": {"full_name": "Jo Fielding"},
+    "partnership@demo.test": {"full_name": "Chris Dean"},
+    "editor@demo.test": {"full_name": "Pat Lewis", "is_staff": True},
+    "admin@demo.test": {"full_name": "Demo Administrator", "is_staff": True, "is_superuser": True},
+}
+
+
+def _key(name: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"https://demo.dorset-bcp/{name}")
+
+
+def seed_geography() -> dict[str, NPTArea]:
+    areas = {}
+    for name, districts, _group in GEOGRAPHY:
+        slug = name.lower().replace(" ", "-")
+        area, _ = NPTArea.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "description": DESCRIPTIONS.get(name, name),
+                "email": f"{slug}.npt@example.org",
+                "phone": "101",
+            },
+        )
+        areas[name] = area
+        for code in districts:
+            PostcodeDistrict.objects.get_or_create(code=code, defaults={"area": area})
+    return areas
+
+
+def seed_accounts(password: str) -> dict[str, User]:
+    users = {}
+    for email, fields in DEMO_ACCOUNTS.items():
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=password, **fields)
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        users[email] = user
+    return users
+
+
+def seed_concerns(users: dict[str, User], areas: dict[str, NPTArea]) -> None:
+    owner, officer = users["owner@demo.test"], users["npt@demo.test"]
+    NPTOfficer.objects.get_or_create(user=officer, area=areas["Bournemouth"])
+    shop = _business(
+        owner,
+        "Harper's Convenience Store",
+        Sector.RETAIL,
+        SizeBand.MICRO,
+        "12 Old Christchurch Road",
+        "Bournemouth",
+        "BH1 1LG",
+    )
+    cafe = _business(
+        owner,
+        "The Quay Café",
+        Sector.HOSPITALITY,
+        SizeBand.MICRO,
+        "3 The Quay",
+        "Poole",
+        "BH15 1HJ",
+    )
+    _business(
+        owner,
+        "Harper Livery Yard",
+        Sector.EQUESTRIAN,
+        SizeBand.SOLE_TRADER,
+        "Mill Lane",
+        "Sturminster Newton",
+        "DT10 1AA",
+        is_rural=True,
+    )
+
+    categories = {c.slug: c for c in ConcernCategory.objects.all()}
+    outcomes = {o.slug: o for o in Outcome.objects.all()}
+    today = timezone.localdate()
+
+    def report(key, business, category, description, days_ago):
+        concern, _ = services.concern_submit(
+            business=business,
+            reporter=owner,
+            submission_key=_key(key),
+            details=services.ConcernDetails(
+                category=categories[category],
+                description=description,
+                occurred_on=today - dt.timedelta(days=days_ago),
+                location=business.address_line1,
+                impact=Concern.Impact.SOME,
+                contact_name=owner.full_name,
+                contact_email=owner.email,
+            ),
+        )
+        return concern
+
+    report(
+        "new",
+        shop,
+        "theft",
+        "The same two people have taken alcohol from the shelves "
+        "near the door three times this month, always around 4pm.",
+        2,
+    )
+    in_progress = report(
+        "in-progress",
+        shop,
+        "asb",
+        "A group gathers outside the shop most evenings, shouting at customers and leaving litter.",
+        10,
+    )
+    waiting = report(
+        "waiting",
+        cafe,
+        "cyber",
+        "We received an invoice that looked like it was "
+        "from our usual supplier but with new bank details.",
+        5,
+    )
+    resolved = report(
+        "resolved", cafe, "damage", "Graffiti sprayed across the shutters overnight.", 20
+    )
+
+    if not in_progress.events.filter(kind="update").exists():
+        services.concern_assign(concern=in_progress, officer=officer, actor=officer)
+        services.concern_post_update(
+            concern=in_progress,
+            actor=officer,
+            body="Thank you for telling us. We have added your street to our evening patrols "
+            "for the next two weeks and will speak to the group.",
+        )
+    # The café is in Poole: the demo officer covers both NPTs so every sample is visible.
+    NPTOfficer.objects.get_or_create(user=officer, area=areas["Poole"])
+    if not waiting.events.filter(kind="question").exists():
+        services.concern_ask_question(
+            concern=waiting,
+            actor=officer,
+            body="Did you pay the invoice? If you did, please tell your bank straight away "
+            "and report it to Action Fraud, then give us the reference here.",
+        )
+    if resolved.status != Concern.Status.RESOLVED and resolved.outcome_id is None:
+        services.concern_resolve(
+            concern=resolved,
+            actor=officer,
+            outcome=outcomes["advice-given"],
+            note="We have passed the tag to the council's graffiti team for removal and added "
+            "it to our records. Anti-graffiti coating for shutters is worth considering.",
+        )
+
+
+def _business(owner, name, sector, size_band, address, town, postcode, is_rural=False):
+    business = Business.objects.filter(name=name, memberships__user=owner).first()
+    if business is None:
+        business = services.business_create(
+            owner=owner,
+            name=name,
+            sector=sector,
+            size_band=size_band,
+            address_line1=address,
+            town=town,
+            postcode=postcode,
+            is_rural=is_rural,
+            role=BusinessMembership.Role.OWNER,
+        )
+    return business
+
+
+def seed(*, password: str) -> list[str]:
+    areas = seed_geography()
+    users = seed_accounts(password)
+    seed_concerns(users, areas)
+    return [
+        f"{len(areas)} NPT areas with {PostcodeDistrict.objects.count()} postcode districts",
+        f"{len(users)} demo accounts",
+        f"{Business.objects.count()} businesses, {Concern.objects.count()} concerns",
+    ]

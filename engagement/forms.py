@@ -1,0 +1,317 @@
+import datetime as dt
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+from PIL import Image, UnidentifiedImageError
+
+from .models import Business, Concern, ConcernCategory, Sector
+from .postcodes import normalise_postcode
+from .services import ConcernDetails, npt_for_postcode
+
+TEXT_LIMIT = 5000
+# What an upload's bytes must turn out to be, whatever its name says.
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+
+
+class PostcodeField(forms.CharField):
+    """A full UK postcode, normalised, that a Dorset NPT covers."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 10)
+        kwargs.setdefault("help_text", "For example BH15 1AA. We use it to find your local team.")
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocomplete": "postal-code", "spellcheck": "false"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return value
+        postcode = normalise_postcode(value)
+        npt_for_postcode(postcode)
+        return postcode
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Up to ATTACHMENT_MAX_FILES photos, CCTV stills or PDFs, checked by their content."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            f"Optional. Up to {settings.ATTACHMENT_MAX_FILES} photos, CCTV stills or PDFs, "
+            f"{settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB each at most.",
+        )
+        super().__init__(**kwargs)
+        self.widget.attrs["accept"] = "image/jpeg,image/png,image/webp,image/gif,application/pdf"
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data or []) if f] if isinstance(data, list | tuple) else []
+        if data and not isinstance(data, list | tuple):
+            files = [data]
+        if len(files) > settings.ATTACHMENT_MAX_FILES:
+            raise ValidationError(
+                f"You attached {len(files)} files; the most is {settings.ATTACHMENT_MAX_FILES}. "
+                "Choose the most useful ones and attach them again."
+            )
+        errors = []
+        for upload in files:
+            try:
+                upload.detected_kind = detect_attachment_kind(upload)
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+        if errors:
+            errors.append("Files are not kept when there is a problem: attach them again.")
+            raise ValidationError(errors)
+        return files
+
+
+def detect_attachment_kind(upload) -> str:
+    """The real content type of an upload, or ValidationError naming the file and the fix."""
+    name = (upload.name or "file")[:80]
+    if upload.size > settings.ATTACHMENT_MAX_BYTES:
+        limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+        raise ValidationError(f"“{name}” is larger than {limit} MB. Attach a smaller copy.")
+    if upload.size == 0:
+        raise ValidationError(f"“{name}” is empty.")
+    upload.seek(0)
+    head = upload.read(5)
+    upload.seek(0)
+    if head == b"%PDF-":
+        return "application/pdf"
+    try:
+        with Image.open(upload) as image:
+            image_format = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        image_format = None
+    finally:
+        upload.seek(0)
+    if image_format in IMAGE_FORMATS:
+        return IMAGE_FORMATS[image_format]
+    raise ValidationError(
+        f"“{name}” is not a photo (JPEG, PNG, WebP, GIF) or a PDF. Only those can be attached."
+    )
+
+
+class BusinessForm(forms.ModelForm):
+    postcode = PostcodeField()
+
+    class Meta:
+        model = Business
+        fields = [
+            "name",
+            "sector",
+            "size_band",
+            "address_line1",
+            "address_line2",
+            "town",
+            "postcode",
+            "is_rural",
+            "bid_member",
+        ]
+        labels = {"name": "Business name"}
+        help_texts = {
+            "is_rural": "Farms, estates, equestrian yards and other countryside businesses.",
+            "bid_member": "For example Bournemouth Town Centre BID or Dorchester BID.",
+        }
+        widgets = {
+            "name": forms.TextInput(attrs={"autocomplete": "organization"}),
+            "address_line1": forms.TextInput(attrs={"autocomplete": "address-line1"}),
+            "address_line2": forms.TextInput(attrs={"autocomplete": "address-line2"}),
+            "town": forms.TextInput(attrs={"autocomplete": "address-level2"}),
+        }
+
+    def service_kwargs(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class ConcernFieldsMixin(forms.Form):
+    """The questions every report asks, with or without an account."""
+
+    category = forms.ModelChoiceField(
+        queryset=ConcernCategory.objects.filter(is_active=True),
+        empty_label=None,
+        widget=forms.RadioSelect,
+        label="What is it about?",
+    )
+    description = forms.CharField(
+        label="What happened?",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Describe what happened and what you are worried about. Please do not name "
+        "or describe other people: an officer will ask if they need to know.",
+    )
+    occurred_on = forms.DateField(
+        label="Date it happened",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="If it has happened more than once, the most recent date.",
+    )
+    occurred_time = forms.TimeField(
+        label="Time it happened (optional)",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    location = forms.CharField(
+        label="Where did it happen?",
+        max_length=300,
+        help_text="An address, a postcode or a description such as ‘the car park behind the shop’.",
+    )
+    existing_reference = forms.CharField(
+        label="Police or Action Fraud reference (optional)",
+        max_length=60,
+        required=False,
+        help_text="If you have already reported this, the reference you were given.",
+    )
+    impact = forms.ChoiceField(
+        label="How has it affected the business?",
+        choices=Concern.Impact.choices,
+        widget=forms.RadioSelect,
+    )
+    impact_details = forms.CharField(
+        label="Tell us more about the impact (optional)",
+        max_length=TEXT_LIMIT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    attachments = AttachmentsField()
+    contact_name = forms.CharField(
+        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    contact_email = forms.EmailField(
+        label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    contact_phone = forms.CharField(
+        label="Phone number (optional)",
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    contact_preference = forms.ChoiceField(
+        label="How should we contact you?",
+        choices=Concern.ContactPreference.choices,
+        widget=forms.RadioSelect,
+        initial=Concern.ContactPreference.EMAIL,
+    )
+    submission_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def clean_occurred_on(self):
+        occurred_on = self.cleaned_data["occurred_on"]
+        today = timezone.localdate()
+        if occurred_on > today:
+            raise ValidationError(
+                f"The date cannot be in the future. Today is {date_format(today, 'j F Y')}."
+            )
+        if occurred_on < today - dt.timedelta(days=365 * 5):
+            raise ValidationError("Enter a date within the last five years.")
+        return occurred_on
+
+    def clean_contact_phone(self):
+        phone = self.cleaned_data["contact_phone"].strip()
+        if phone and not all(c.isdigit() or c in " +()-" for c in phone):
+            raise ValidationError("Enter a phone number using digits, spaces and + only.")
+        return phone
+
+    def clean(self):
+        cleaned = super().clean()
+        occurred_on, occurred_time = cleaned.get("occurred_on"), cleaned.get("occurred_time")
+        if occurred_on and occurred_time:
+            at = timezone.make_aware(dt.datetime.combine(occurred_on, occurred_time))
+            if at > timezone.now():
+                self.add_error("occurred_time", "The time cannot be in the future.")
+        if cleaned.get("contact_preference") == Concern.ContactPreference.PHONE and not cleaned.get(
+            "contact_phone"
+        ):
+            self.add_error(
+                "contact_phone", "Give a phone number, or choose to be contacted by email."
+            )
+        return cleaned
+
+    def concern_details(self) -> ConcernDetails:
+        data = self.cleaned_data
+        return ConcernDetails(
+            category=data["category"],
+            description=data["description"],
+            occurred_on=data["occurred_on"],
+            occurred_time=data["occurred_time"],
+            location=data["location"],
+            existing_reference=data["existing_reference"],
+            impact=data["impact"],
+            impact_details=data["impact_details"],
+            contact_name=data["contact_name"],
+            contact_email=data["contact_email"],
+            contact_phone=data["contact_phone"],
+            contact_preference=data["contact_preference"],
+        )
+
+
+class ConcernForm(ConcernFieldsMixin):
+    business = forms.ModelChoiceField(
+        queryset=Business.objects.none(),
+        label="Which business is this about?",
+        empty_label=None,
+        widget=forms.RadioSelect,
+    )
+
+    field_order = ["business"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["business"].queryset = Business.objects.filter(memberships__user=user)
+        if not self.is_bound:
+            self.initial.setdefault("submission_key", uuid.uuid4())
+            self.initial.setdefault("contact_name", user.full_name)
+            self.initial.setdefault("contact_email", user.email)
+            self.initial.setdefault("contact_phone", user.phone)
+
+
+class GuestConcernForm(ConcernFieldsMixin):
+    business_name = forms.CharField(
+        label="Business name",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    sector = forms.ChoiceField(label="Type of business", choices=Sector.choices)
+    town = forms.CharField(label="Town or village", max_length=100)
+    postcode = PostcodeField(label="Business postcode")
+
+    field_order = ["business_name", "sector", "town", "postcode"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact_email"].help_text = (
+            "We will email you a link to confirm the report. Your report reaches the "
+            "police once you confirm it."
+        )
+        if not self.is_bound:
+            self.initial.setdefault("submission_key", uuid.uuid4())
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label="Your reply", max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class FeedbackForm(forms.Form):
+    resolved = forms.TypedChoiceField(
+        label="Has this resolved your concern?",
+        choices=[("yes", "Yes, it is resolved"), ("no", "No, it is not resolved")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label="Anything you would like to add (optional)",
+        max_length=TEXT_LIMIT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -1,0 +1,503 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from .postcodes import normalise_district, normalise_postcode, postcode_district
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Everyone who signs in: business owners, officers, partnership members, editors."""
+
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Can sign in to the admin (officers, editors, administrators)."
+    )
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class NPTArea(models.Model):
+    """A Neighbourhood Policing Team and the area it covers."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True, help_text="The towns and places covered.")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    officers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="NPTOfficer",
+        related_name="npt_areas",
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "NPT area"
+
+    def __str__(self):
+        return self.name
+
+
+class NPTOfficer(models.Model):
+    """An officer or PCSO posted to an NPT; they triage that NPT's concerns in the admin."""
+
+    class Role(models.TextChoices):
+        OFFICER = "officer", "Police officer"
+        PCSO = "pcso", "PCSO"
+        SUPERVISOR = "supervisor", "Supervisor"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    area = models.ForeignKey(NPTArea, on_delete=models.CASCADE)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.OFFICER)
+
+    class Meta:
+        verbose_name = "NPT officer"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "area"], name="unique_officer_posting")
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.area})"
+
+
+class PostcodeDistrict(models.Model):
+    """Routing table: which NPT covers a postcode district such as BH15."""
+
+    code = models.CharField(max_length=4, unique=True)
+    area = models.ForeignKey(NPTArea, on_delete=models.PROTECT, related_name="districts")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+    def clean(self):
+        self.code = normalise_district(self.code)
+
+
+class Sector(models.TextChoices):
+    RETAIL = "retail", "Shop or retail"
+    HOSPITALITY = "hospitality", "Pub, bar, restaurant or café"
+    ACCOMMODATION = "accommodation", "Hotel, B&B or holiday let"
+    FARM = "farm", "Farm or estate"
+    EQUESTRIAN = "equestrian", "Equestrian yard or stables"
+    OFFICE = "office", "Office or professional services"
+    TRADES = "trades", "Trades, construction or manufacturing"
+    OTHER = "other", "Other"
+
+
+class SizeBand(models.TextChoices):
+    SOLE_TRADER = "sole", "Sole trader"
+    MICRO = "micro", "2 to 9 people"
+    SMALL = "small", "10 to 49 people"
+    MEDIUM = "medium", "50 to 249 people"
+    LARGE = "large", "250 people or more"
+
+
+class Business(models.Model):
+    name = models.CharField(max_length=200)
+    sector = models.CharField(max_length=20, choices=Sector.choices)
+    size_band = models.CharField("size", max_length=10, choices=SizeBand.choices)
+    address_line1 = models.CharField("address line 1", max_length=200)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    town = models.CharField(max_length=100)
+    postcode = models.CharField(max_length=8)
+    npt_area = models.ForeignKey(
+        NPTArea, on_delete=models.PROTECT, related_name="businesses", verbose_name="NPT area"
+    )
+    is_rural = models.BooleanField("rural business", default=False)
+    bid_member = models.BooleanField("member of a Business Improvement District", default=False)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="BusinessMembership", related_name="businesses"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "businesses"
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.postcode = normalise_postcode(self.postcode)
+
+    @property
+    def postcode_district(self):
+        return postcode_district(self.postcode)
+
+
+class BusinessMembership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MANAGER = "manager", "Manager"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.OWNER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "business"], name="unique_business_member")
+        ]
+
+    def __str__(self):
+        return f"{self.user} — {self.business} ({self.get_role_display()})"
+
+
+class ConcernCategory(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    hint = models.CharField(max_length=250, blank=True, help_text="Shown under the choice.")
+    is_cyber = models.BooleanField(
+        default=False, help_text="Also notify the Cyber-Crime Protect and Prevention Officer."
+    )
+    is_rural = models.BooleanField(default=False, help_text="Also notify the Rural Crime Team.")
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "concern categories"
+
+    def __str__(self):
+        return self.name
+
+
+class Outcome(models.Model):
+    """An honest outcome an officer or partnership resolves a concern with."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.CharField(
+        max_length=250, blank=True, help_text="Shown to the business with the outcome."
+    )
+    requires_note = models.BooleanField(
+        default=False, help_text="The officer must explain (e.g. no further action)."
+    )
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Signpost(models.Model):
+    """The emergency diversion shown before the report form: where to go instead of here."""
+
+    title = models.CharField(max_length=120)
+    when = models.CharField(
+        max_length=250, help_text="When this applies, e.g. 'It is happening now'."
+    )
+    body = models.TextField(help_text="What to do. Plain text; line breaks are kept.")
+    phone = models.CharField(max_length=40, blank=True)
+    link_url = models.URLField(blank=True)
+    link_text = models.CharField(max_length=120, blank=True)
+    is_urgent = models.BooleanField(default=False, help_text="Shown first and highlighted.")
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.title
+
+
+class Concern(models.Model):
+    class Status(models.TextChoices):
+        UNCONFIRMED = "unconfirmed", "Waiting for email confirmation"
+        NEW = "new", "New"
+        IN_PROGRESS = "in_progress", "In progress"
+        WAITING = "waiting", "Waiting for the business"
+        RESOLVED = "resolved", "Outcome given"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    class Impact(models.TextChoices):
+        LITTLE = "little", "Little or no impact"
+        SOME = "some", "Some loss or disruption"
+        SERIOUS = "serious", "Serious loss, or staff feel unsafe"
+        SEVERE = "severe", "It threatens the business"
+
+    class Tier(models.IntegerChoices):
+        NPT = 1, "Neighbourhood Policing Team"
+        GROUP = 2, "Business Co-ordinating Group"
+        PARTNERSHIP = 3, "Business Safety Partnership"
+
+    class ContactPreference(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+
+    OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.WAITING)
+
+    reference = models.CharField(max_length=20, unique=True, null=True, editable=False)
+    business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="concerns")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reported_concerns",
+    )
+    contact_name = models.CharField(max_length=150)
+    contact_email = models.EmailField()
+    contact_phone = models.CharField(max_length=30, blank=True)
+    contact_preference = models.CharField(
+        max_length=10, choices=ContactPreference.choices, default=ContactPreference.EMAIL
+    )
+
+    category = models.ForeignKey(ConcernCategory, on_delete=models.PROTECT)
+    description = models.TextField("what happened")
+    occurred_on = models.DateField("date it happened")
+    occurred_time = models.TimeField("time it happened", null=True, blank=True)
+    location = models.CharField("where it happened", max_length=300)
+    existing_reference = models.CharField(
+        "police or fraud reference already given", max_length=60, blank=True
+    )
+    impact = models.CharField(max_length=10, choices=Impact.choices)
+    impact_details = models.TextField("impact on the business", blank=True)
+
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    npt_area = models.ForeignKey(
+        NPTArea, on_delete=models.PROTECT, related_name="concerns", verbose_name="NPT area"
+    )
+    assigned_officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_concerns",
+    )
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.NPT)
+
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while the concern waits for the business."
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.ForeignKey(Outcome, on_delete=models.PROTECT, null=True, blank=True)
+    outcome_note = models.TextField(blank=True)
+    reporter_satisfied = models.BooleanField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # A guest follows the concern by a private link; only a hash of its token is stored.
+    tracking_token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The form's one-time key: submitting the same form twice finds the first concern.
+    submission_key = models.UUIDField(unique=True, editable=False)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["npt_area", "status", "-created_at"], name="concern_triage_idx"),
+        ]
+
+    def __str__(self):
+        return self.reference or f"Concern {self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("engagement:concern_detail", args=[self.reference])
+
+    @property
+    def is_open(self):
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_guest(self):
+        return self.reporter_id is None
+
+    @property
+    def where_now(self):
+        """Where the concern is, in the words a business owner would use."""
+        if self.status in (self.Status.RESOLVED, self.Status.CLOSED):
+            return "An outcome has been given"
+        if self.tier == self.Tier.GROUP:
+            return "With the Business Co-ordinating Group"
+        if self.tier == self.Tier.PARTNERSHIP:
+            return "With the Business Safety Partnership"
+        return f"With the {self.npt_area} Neighbourhood Policing Team"
+
+
+class Attachment(models.Model):
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        PDF = "pdf", "PDF"
+
+    concern = models.ForeignKey(Concern, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class ConcernUpdate(models.Model):
+    """A message on a concern: public ones reach the reporter, notes stay with the police."""
+
+    class Kind(models.TextChoices):
+        PUBLIC = "public", "Update to the business"
+        INTERNAL = "internal", "Internal note"
+        QUESTION = "question", "Question to the business"
+        REPLY = "reply", "Reply from the business"
+
+    PUBLIC_KINDS = (Kind.PUBLIC, Kind.QUESTION, Kind.REPLY)
+
+    concern = models.ForeignKey(Concern, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.concern}"
+
+    @property
+    def is_public(self):
+        return self.kind in self.PUBLIC_KINDS
+
+
+class ConcernEvent(models.Model):
+    """One state change of a concern, written once and never edited."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        CONFIRMED = "confirmed", "Confirmed by email"
+        ASSIGNED = "assigned", "Assigned"
+        PRIORITY = "priority", "Priority changed"
+        UPDATE_POSTED = "update", "Update posted"
+        NOTE_ADDED = "note", "Internal note added"
+        QUESTION_ASKED = "question", "Question asked"
+        REPLIED = "replied", "Business replied"
+        RESOLVED = "resolved", "Resolved"
+        REOPENED = "reopened", "Reopened by the business"
+        CLOSED = "closed", "Confirmed resolved by the business"
+        ESCALATED = "escalated", "Escalated"
+        RETURNED = "returned", "Returned to the tier below"
+
+    concern = models.ForeignKey(Concern, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="Empty when a rule made the change.",
+    )
+    rule = models.CharField(max_length=60, blank=True, help_text="The rule that made the change.")
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12, blank=True)
+    from_tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    to_tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.concern_id}: {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Concern events are immutable.")
+        super().save(*args, **kwargs)
+
+
+class OutboundEmail(models.Model):
+    """An email written in the same transaction as the change that caused it.
+
+    A Celery task sends it after commit; a periodic sweep sends any the broker lost. The row,
+    not the message, is the source of truth, so an email is neither lost nor sent twice.
+    """
+
+    to = models.EmailField()
+    subject = models.CharField(max_length=250)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.subject} → {self.to}"

@@ -1,0 +1,567 @@
+"""Every write to businesses and concerns goes through a function here."""
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from . import deadlines
+from .emails import email_queue
+from .models import (
+    Attachment,
+    Business,
+    BusinessMembership,
+    Concern,
+    ConcernCategory,
+    ConcernEvent,
+    ConcernUpdate,
+    NPTArea,
+    Outcome,
+    PostcodeDistrict,
+    User,
+)
+from .postcodes import normalise_postcode, postcode_district
+
+UNCONFIRMED_GUEST_REPORT_DAYS = 7
+
+
+class NotCoveredError(ValidationError):
+    """The postcode is valid but no Dorset NPT covers it."""
+
+
+def npt_for_postcode(postcode: str) -> NPTArea:
+    """The NPT that covers a postcode, or NotCoveredError with a way forward."""
+    normalised = normalise_postcode(postcode)
+    district = (
+        PostcodeDistrict.objects.select_related("area")
+        .filter(code=postcode_district(normalised))
+        .first()
+    )
+    if district is None:
+        raise NotCoveredError(
+            f"{normalised} is not in an area Dorset Police covers. This portal is for "
+            "businesses in Dorset, Bournemouth, Christchurch and Poole. Check the postcode, or "
+            "contact the police force for your area on 101.",
+            code="not_covered",
+        )
+    return district.area
+
+
+# Businesses
+
+
+def business_create(
+    *,
+    owner: User,
+    name: str,
+    sector: str,
+    size_band: str,
+    address_line1: str,
+    town: str,
+    postcode: str,
+    address_line2: str = "",
+    is_rural: bool = False,
+    bid_member: bool = False,
+    role: str = BusinessMembership.Role.OWNER,
+) -> Business:
+    """Add a business for its owner, routed to the NPT that covers its postcode."""
+    area = npt_for_postcode(postcode)
+    with transaction.atomic():
+        business = Business.objects.create(
+            name=name,
+            sector=sector,
+            size_band=size_band,
+            address_line1=address_line1,
+            address_line2=address_line2,
+            town=town,
+            postcode=normalise_postcode(postcode),
+            npt_area=area,
+            is_rural=is_rural,
+            bid_member=bid_member,
+        )
+        BusinessMembership.objects.create(user=owner, business=business, role=role)
+    return business
+
+
+def business_update(*, business: Business, **fields) -> Business:
+    """Change a business's details; a new postcode routes it to its NPT again."""
+    if "postcode" in fields:
+        business.npt_area = npt_for_postcode(fields["postcode"])
+        fields["postcode"] = normalise_postcode(fields["postcode"])
+    for name, value in fields.items():
+        setattr(business, name, value)
+    business.full_clean()
+    business.save()
+    return business
+
+
+# Concerns: submission
+
+
+@dataclass(frozen=True)
+class ConcernDetails:
+    category: ConcernCategory
+    description: str
+    occurred_on: dt.date
+    location: str
+    impact: str
+    contact_name: str
+    contact_email: str
+    occurred_time: dt.time | None = None
+    existing_reference: str = ""
+    impact_details: str = ""
+    contact_phone: str = ""
+    contact_preference: str = Concern.ContactPreference.EMAIL
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def concern_submit(
+    *,
+    business: Business,
+    reporter: User | None,
+    details: ConcernDetails,
+    submission_key: uuid.UUID,
+    attachments: list[UploadedFile] = (),
+) -> tuple[Concern, str | None]:
+    """Record a concern at tier 1 with the business's NPT; the same submission key gives the
+    same concern back. Returns the concern and, for a guest, the private tracking token."""
+    existing = Concern.objects.filter(submission_key=submission_key).first()
+    if existing is not None:
+        return existing, None
+
+    now = timezone.now()
+    is_guest = reporter is None
+    token = secrets.token_urlsafe(32) if is_guest else None  # 256 bits
+    first_due, resolution_due = deadlines.tier1_deadlines(now, Concern.Priority.NORMAL)
+    try:
+        with transaction.atomic():
+            concern = Concern.objects.create(
+                business=business,
+                reporter=reporter,
+                npt_area=business.npt_area,
+                submission_key=submission_key,
+                status=Concern.Status.UNCONFIRMED if is_guest else Concern.Status.NEW,
+                tracking_token_hash=_hash_token(token) if token else None,
+                first_response_due_at=None if is_guest else first_due,
+                resolution_due_at=None if is_guest else resolution_due,
+                created_at=now,
+                **details.__dict__,
+            )
+            concern.reference = f"DBC-{now.year}-{concern.pk:06d}"
+            concern.save(update_fields=["reference"])
+            for upload in attachments:
+                _attachment_add(concern=concern, upload=upload, uploaded_by=reporter)
+            _event(concern, ConcernEvent.Kind.SUBMITTED, actor=reporter, to_status=concern.status)
+            if is_guest:
+                email_queue(
+                    to=concern.contact_email,
+                    template="guest_confirm",
+                    context={"concern": concern, "track_path": _track_path(token)},
+                )
+            else:
+                _notify_submitted(concern)
+    except IntegrityError:
+        # Two submissions of the same form raced; the other one created the concern.
+        existing = Concern.objects.filter(submission_key=submission_key).first()
+        if existing is None:
+            raise
+        return existing, None
+    return concern, token
+
+
+def _track_path(token: str) -> str:
+    return reverse("engagement:guest_track", args=[token])
+
+
+def _attachment_add(*, concern: Concern, upload: UploadedFile, uploaded_by: User | None):
+    kind = getattr(upload, "detected_kind", None)
+    if kind is None:
+        raise ValidationError("Attachments must be checked by the form before they are saved.")
+    extension = {
+        "image/jpeg": "jpg",
+        "image/png": "png",
+        "image/webp": "webp",
+        "image/gif": "gif",
+        "application/pdf": "pdf",
+    }[kind]
+    original = upload.name or "attachment"
+    upload.name = f"{uuid.uuid4().hex}.{extension}"
+    return Attachment.objects.create(
+        concern=concern,
+        file=upload,
+        original_name=original[:255],
+        content_type=kind,
+        size=upload.size,
+        uploaded_by=uploaded_by,
+    )
+
+
+def _notify_submitted(concern: Concern) -> None:
+    email_queue(
+        to=concern.contact_email,
+        template="concern_submitted",
+        context={"concern": concern},
+    )
+
+
+def guest_concern_submit(
+    *,
+    business_name: str,
+    sector: str,
+    postcode: str,
+    town: str,
+    details: ConcernDetails,
+    submission_key: uuid.UUID,
+    attachments: list[UploadedFile] = (),
+) -> tuple[Concern, str | None]:
+    """A report from someone without an account; it waits until they confirm from the email."""
+    existing = Concern.objects.filter(submission_key=submission_key).first()
+    if existing is not None:
+        return existing, None
+    area = npt_for_postcode(postcode)
+    with transaction.atomic():
+        business = Business.objects.create(
+            name=business_name,
+            sector=sector,
+            size_band=Business._meta.get_field("size_band").choices[0][0],
+            address_line1=details.location,
+            town=town,
+            postcode=normalise_postcode(postcode),
+            npt_area=area,
+        )
+        return concern_submit(
+            business=business,
+            reporter=None,
+            details=details,
+            submission_key=submission_key,
+            attachments=attachments,
+        )
+
+
+def concern_for_token(token: str) -> Concern | None:
+    if not token or len(token) > 100:
+        return None
+    return (
+        Concern.objects.select_related("business", "category", "npt_area", "outcome")
+        .filter(tracking_token_hash=_hash_token(token))
+        .first()
+    )
+
+
+def concern_confirm_guest(*, concern: Concern) -> bool:
+    """Confirm a guest's report from its email link; it then reaches the NPT. Idempotent."""
+    now = timezone.now()
+    first_due, resolution_due = deadlines.tier1_deadlines(now, concern.priority)
+    with transaction.atomic():
+        claimed = Concern.objects.filter(pk=concern.pk, status=Concern.Status.UNCONFIRMED).update(
+            status=Concern.Status.NEW,
+            confirmed_at=now,
+            first_response_due_at=first_due,
+            resolution_due_at=resolution_due,
+        )
+        if not claimed:
+            return False
+        concern.refresh_from_db()
+        _event(
+            concern,
+            ConcernEvent.Kind.CONFIRMED,
+            actor=None,
+            from_status=Concern.Status.UNCONFIRMED,
+            to_status=Concern.Status.NEW,
+        )
+        _notify_submitted(concern)
+    return True
+
+
+def concern_purge_unconfirmed(*, older_than_days: int = UNCONFIRMED_GUEST_REPORT_DAYS) -> int:
+    """Delete guest reports nobody confirmed, with their placeholder businesses."""
+    cutoff = timezone.now() - dt.timedelta(days=older_than_days)
+    with transaction.atomic():
+        stale = Concern.objects.filter(status=Concern.Status.UNCONFIRMED, created_at__lt=cutoff)
+        business_ids = list(stale.values_list("business_id", flat=True))
+        for attachment in Attachment.objects.filter(concern__in=stale):
+            attachment.file.delete(save=False)
+        count, _ = stale.delete()
+        Business.objects.filter(
+            pk__in=business_ids, memberships__isnull=True, concerns__isnull=True
+        ).delete()
+    return count
+
+
+# Concerns: triage
+
+
+def _event(concern, kind, *, actor, detail="", rule="", **changes):
+    return ConcernEvent.objects.create(
+        concern=concern, kind=kind, actor=actor, detail=detail, rule=rule, **changes
+    )
+
+
+def _locked(concern: Concern) -> Concern:
+    return (
+        Concern.objects.select_for_update()
+        .select_related("business", "npt_area")
+        .get(pk=concern.pk)
+    )
+
+
+def _mark_responded(concern: Concern, now) -> None:
+    if concern.first_responded_at is None:
+        concern.first_responded_at = now
+
+
+def concern_assign(*, concern: Concern, officer: User, actor: User) -> Concern:
+    """Give the concern to an officer of its NPT."""
+    if not officer.npt_areas.filter(pk=concern.npt_area_id).exists():
+        raise ValidationError(f"{officer} is not posted to {concern.npt_area}.")
+    with transaction.atomic():
+        concern = _locked(concern)
+        if concern.assigned_officer_id == officer.pk:
+            return concern
+        old_status = concern.status
+        concern.assigned_officer = officer
+        if concern.status == Concern.Status.NEW:
+            concern.status = Concern.Status.IN_PROGRESS
+        concern.save(update_fields=["assigned_officer", "status", "updated_at"])
+        _event(
+            concern,
+            ConcernEvent.Kind.ASSIGNED,
+            actor=actor,
+            detail=f"Assigned to {officer}",
+            from_status=old_status,
+            to_status=concern.status,
+        )
+    return concern
+
+
+def concern_set_priority(*, concern: Concern, priority: str, actor: User) -> Concern:
+    """Change the priority; open deadlines are recalculated from when the concern arrived."""
+    if priority not in Concern.Priority.values:
+        raise ValidationError("Choose a priority from the list.")
+    with transaction.atomic():
+        concern = _locked(concern)
+        if concern.priority == priority:
+            return concern
+        old = concern.get_priority_display()
+        concern.priority = priority
+        fields = ["priority", "updated_at"]
+        if concern.is_open and concern.tier == Concern.Tier.NPT:
+            start = concern.confirmed_at or concern.created_at
+            first_due, resolution_due = deadlines.tier1_deadlines(start, priority)
+            concern.first_response_due_at = first_due
+            concern.resolution_due_at = resolution_due
+            fields += ["first_response_due_at", "resolution_due_at"]
+        concern.save(update_fields=fields)
+        _event(
+            concern,
+            ConcernEvent.Kind.PRIORITY,
+            actor=actor,
+            detail=f"{old} → {concern.get_priority_display()}",
+        )
+    return concern
+
+
+def concern_post_update(*, concern: Concern, actor: User, body: str) -> ConcernUpdate:
+    """Post an update the business sees, and email it to them."""
+    with transaction.atomic():
+        concern = _locked(concern)
+        now = timezone.now()
+        update = ConcernUpdate.objects.create(
+            concern=concern, author=actor, kind=ConcernUpdate.Kind.PUBLIC, body=body
+        )
+        _mark_responded(concern, now)
+        if concern.status == Concern.Status.NEW:
+            concern.status = Concern.Status.IN_PROGRESS
+        concern.save(update_fields=["first_responded_at", "status", "updated_at"])
+        _event(concern, ConcernEvent.Kind.UPDATE_POSTED, actor=actor)
+        _email_reporter(concern, "concern_update", {"update": update})
+    return update
+
+
+def concern_add_note(*, concern: Concern, actor: User, body: str) -> ConcernUpdate:
+    """An internal note the business never sees."""
+    with transaction.atomic():
+        note = ConcernUpdate.objects.create(
+            concern=concern, author=actor, kind=ConcernUpdate.Kind.INTERNAL, body=body
+        )
+        _event(concern, ConcernEvent.Kind.NOTE_ADDED, actor=actor)
+    return note
+
+
+def concern_ask_question(*, concern: Concern, actor: User, body: str) -> ConcernUpdate:
+    """Ask the business a question; the deadline clock stops until they answer."""
+    with transaction.atomic():
+        concern = _locked(concern)
+        if not concern.is_open:
+            raise ValidationError("This concern has an outcome; reopen it before asking.")
+        now = timezone.now()
+        question = ConcernUpdate.objects.create(
+            concern=concern, author=actor, kind=ConcernUpdate.Kind.QUESTION, body=body
+        )
+        old_status = concern.status
+        _mark_responded(concern, now)
+        concern.status = Concern.Status.WAITING
+        if concern.paused_at is None:
+            concern.paused_at = now
+        concern.save(update_fields=["first_responded_at", "status", "paused_at", "updated_at"])
+        _event(
+            concern,
+            ConcernEvent.Kind.QUESTION_ASKED,
+            actor=actor,
+            from_status=old_status,
+            to_status=concern.status,
+        )
+        _email_reporter(concern, "concern_question", {"update": question})
+    return question
+
+
+def _resume_clock(concern: Concern, now) -> list[str]:
+    """Push deadlines back by the working days the concern spent waiting for the business."""
+    if concern.paused_at is None:
+        return []
+    paused_days = deadlines.working_days_between(concern.paused_at, now)
+    if paused_days and concern.resolution_due_at:
+        concern.resolution_due_at = deadlines.add_working_days(
+            concern.resolution_due_at, paused_days
+        )
+    if paused_days and concern.first_response_due_at and concern.first_responded_at is None:
+        concern.first_response_due_at = deadlines.add_working_days(
+            concern.first_response_due_at, paused_days
+        )
+    concern.paused_at = None
+    return ["paused_at", "resolution_due_at", "first_response_due_at"]
+
+
+def concern_reply(*, concern: Concern, author: User | None, body: str) -> ConcernUpdate:
+    """The business answers; a waiting concern goes back to the officer and its clock restarts."""
+    with transaction.atomic():
+        concern = _locked(concern)
+        now = timezone.now()
+        reply = ConcernUpdate.objects.create(
+            concern=concern, author=author, kind=ConcernUpdate.Kind.REPLY, body=body
+        )
+        old_status = concern.status
+        fields = ["status", "updated_at"]
+        if concern.status == Concern.Status.WAITING:
+            concern.status = Concern.Status.IN_PROGRESS
+            fields += _resume_clock(concern, now)
+        concern.save(update_fields=fields)
+        _event(
+            concern,
+            ConcernEvent.Kind.REPLIED,
+            actor=author,
+            from_status=old_status,
+            to_status=concern.status,
+        )
+        if concern.assigned_officer_id:
+            email_queue(
+                to=concern.assigned_officer.email,
+                template="officer_reply",
+                context={"concern": concern, "update": reply},
+            )
+    return reply
+
+
+def concern_resolve(*, concern: Concern, actor: User, outcome: Outcome, note: str = "") -> Concern:
+    """Give the concern an outcome and tell the business."""
+    if outcome.requires_note and not note.strip():
+        raise ValidationError(f"Explain the outcome “{outcome}” to the business.")
+    with transaction.atomic():
+        concern = _locked(concern)
+        if not concern.is_open:
+            return concern
+        now = timezone.now()
+        old_status = concern.status
+        _resume_clock(concern, now)
+        _mark_responded(concern, now)
+        concern.status = Concern.Status.RESOLVED
+        concern.outcome = outcome
+        concern.outcome_note = note
+        concern.resolved_at = now
+        concern.reporter_satisfied = None
+        concern.save()
+        _event(
+            concern,
+            ConcernEvent.Kind.RESOLVED,
+            actor=actor,
+            detail=str(outcome),
+            from_status=old_status,
+            to_status=concern.status,
+        )
+        _email_reporter(concern, "concern_resolved", {})
+    return concern
+
+
+def concern_feedback(
+    *, concern: Concern, author: User | None, resolved: bool, comment: str = ""
+) -> Concern:
+    """The business says whether the outcome resolved it; "not resolved" reopens it at its tier."""
+    with transaction.atomic():
+        concern = _locked(concern)
+        if concern.status != Concern.Status.RESOLVED:
+            return concern
+        now = timezone.now()
+        if comment.strip():
+            ConcernUpdate.objects.create(
+                concern=concern, author=author, kind=ConcernUpdate.Kind.REPLY, body=comment
+            )
+        if resolved:
+            concern.status = Concern.Status.CLOSED
+            concern.reporter_satisfied = True
+            concern.closed_at = now
+            concern.save(update_fields=["status", "reporter_satisfied", "closed_at", "updated_at"])
+            _event(
+                concern,
+                ConcernEvent.Kind.CLOSED,
+                actor=author,
+                from_status=Concern.Status.RESOLVED,
+                to_status=concern.status,
+            )
+            return concern
+        concern.status = Concern.Status.IN_PROGRESS
+        concern.reporter_satisfied = False
+        concern.resolved_at = None
+        # A reopened concern gets a fresh resolution deadline at its tier.
+        _, concern.resolution_due_at = deadlines.tier1_deadlines(now, concern.priority)
+        concern.save(
+            update_fields=[
+                "status",
+                "reporter_satisfied",
+                "resolved_at",
+                "resolution_due_at",
+                "updated_at",
+            ]
+        )
+        _event(
+            concern,
+            ConcernEvent.Kind.REOPENED,
+            actor=author,
+            detail=comment[:500],
+            from_status=Concern.Status.RESOLVED,
+            to_status=concern.status,
+        )
+        if concern.assigned_officer_id:
+            email_queue(
+                to=concern.assigned_officer.email,
+                template="officer_reopened",
+                context={"concern": concern, "comment": comment},
+            )
+    return concern
+
+
+def _email_reporter(concern: Concern, template: str, context: dict) -> None:
+    if concern.status == Concern.Status.UNCONFIRMED:
+        return
+    email_queue(
+        to=concern.contact_email, template=template, context={"concern": concern, **context}
+    )

@@ -1,0 +1,304 @@
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from . import services
+from .forms import BusinessForm, ConcernForm, FeedbackForm, GuestConcernForm, MessageForm
+from .models import Attachment, Business, Concern, ConcernUpdate, Signpost
+
+logger = logging.getLogger(__name__)
+
+
+# Scoped lookups: every object a person reaches goes through one of these, and anything they
+# may not see is a 404, so guessing ids tells them nothing.
+
+
+def _businesses_for(user):
+    return Business.objects.filter(memberships__user=user).select_related("npt_area")
+
+
+def _concerns_for(user):
+    return Concern.objects.filter(business__memberships__user=user).select_related(
+        "business", "category", "npt_area", "outcome"
+    )
+
+
+def _get_concern_for_user(user, reference) -> Concern:
+    return get_object_or_404(_concerns_for(user), reference=reference)
+
+
+def _public_updates():
+    return Prefetch(
+        "updates",
+        queryset=ConcernUpdate.objects.filter(kind__in=ConcernUpdate.PUBLIC_KINDS).select_related(
+            "author"
+        ),
+        to_attr="public_updates",
+    )
+
+
+def home(request):
+    return render(request, "engagement/home.html")
+
+
+# Reporting
+
+
+def report_start(request):
+    """Before anything else, send people who need 999, 101, Action Fraud or Crimestoppers there."""
+    signposts = Signpost.objects.filter(is_active=True)
+    return render(request, "engagement/report_start.html", {"signposts": signposts})
+
+
+@login_required
+def report_new(request):
+    if not _businesses_for(request.user).exists():
+        messages.info(request, "First add your business, then you can report your concern.")
+        return redirect(
+            f"{reverse('engagement:business_add')}?next={reverse('engagement:report_new')}"
+        )
+    form = ConcernForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        concern, _ = services.concern_submit(
+            business=form.cleaned_data["business"],
+            reporter=request.user,
+            details=form.concern_details(),
+            submission_key=form.cleaned_data["submission_key"],
+            attachments=form.cleaned_data["attachments"],
+        )
+        return redirect("engagement:report_submitted", reference=concern.reference)
+    return render(request, "engagement/report_form.html", {"form": form, "guest": False})
+
+
+def report_guest(request):
+    form = GuestConcernForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            concern, _ = services.guest_concern_submit(
+                business_name=data["business_name"],
+                sector=data["sector"],
+                postcode=data["postcode"],
+                town=data["town"],
+                details=form.concern_details(),
+                submission_key=data["submission_key"],
+                attachments=data["attachments"],
+            )
+        except ValidationError as exc:
+            form.add_error("postcode", exc)
+        else:
+            request.session["guest_reference"] = concern.reference
+            return redirect("engagement:guest_submitted")
+    return render(request, "engagement/report_form.html", {"form": form, "guest": True})
+
+
+def guest_submitted(request):
+    reference = request.session.get("guest_reference")
+    if not reference:
+        return redirect("engagement:report_start")
+    return render(request, "engagement/guest_submitted.html", {"reference": reference})
+
+
+@never_cache
+def guest_track(request, token):
+    concern = services.concern_for_token(token)
+    if concern is None:
+        raise Http404("No report matches this link.")
+    if request.method == "POST" and request.POST.get("action") == "confirm":
+        if services.concern_confirm_guest(concern=concern):
+            messages.success(request, f"Thank you. Your report {concern.reference} is confirmed.")
+        return redirect(request.path)
+    return _concern_page(request, concern, track_token=token)
+
+
+def _concern_page(request, concern, *, track_token=None, reply_form=None, feedback_form=None):
+    updates = concern.updates.filter(kind__in=ConcernUpdate.PUBLIC_KINDS).select_related("author")
+    context = {
+        "concern": concern,
+        "updates": updates,
+        "attachments": concern.attachments.all(),
+        "track_token": track_token,
+        "reply_form": reply_form or MessageForm(),
+        "feedback_form": feedback_form or FeedbackForm(),
+    }
+    return render(request, "engagement/concern_detail.html", context)
+
+
+@require_POST
+def guest_reply(request, token):
+    concern = services.concern_for_token(token)
+    if concern is None or concern.status == Concern.Status.UNCONFIRMED:
+        raise Http404("No report matches this link.")
+    return _reply(request, concern, author=None, track_token=token)
+
+
+@require_POST
+def guest_feedback(request, token):
+    concern = services.concern_for_token(token)
+    if concern is None or concern.status == Concern.Status.UNCONFIRMED:
+        raise Http404("No report matches this link.")
+    return _feedback(request, concern, author=None, track_token=token)
+
+
+@login_required
+def report_submitted(request, reference):
+    concern = _get_concern_for_user(request.user, reference)
+    return render(request, "engagement/report_submitted.html", {"concern": concern})
+
+
+# My businesses and concerns
+
+
+@login_required
+def my_dashboard(request):
+    businesses = _businesses_for(request.user)
+    concerns = _concerns_for(request.user).prefetch_related(_public_updates())
+    return render(
+        request, "engagement/my_dashboard.html", {"businesses": businesses, "concerns": concerns}
+    )
+
+
+@login_required
+def business_add(request):
+    form = BusinessForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            business = services.business_create(owner=request.user, **form.service_kwargs())
+        except ValidationError as exc:
+            form.add_error("postcode", exc)
+        else:
+            messages.success(
+                request, f"{business.name} is added. Your local team is {business.npt_area}."
+            )
+            next_url = request.GET.get("next", "")
+            if next_url == reverse("engagement:report_new"):
+                return redirect(next_url)
+            return redirect("engagement:my_dashboard")
+    return render(request, "engagement/business_form.html", {"form": form, "business": None})
+
+
+@login_required
+def business_edit(request, pk):
+    business = get_object_or_404(_businesses_for(request.user), pk=pk)
+    form = BusinessForm(request.POST or None, instance=business)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.business_update(business=business, **form.service_kwargs())
+        except ValidationError as exc:
+            form.add_error("postcode", exc)
+        else:
+            messages.success(request, f"{business.name} is updated.")
+            return redirect("engagement:my_dashboard")
+    return render(request, "engagement/business_form.html", {"form": form, "business": business})
+
+
+@login_required
+def concern_detail(request, reference):
+    concern = _get_concern_for_user(request.user, reference)
+    return _concern_page(request, concern)
+
+
+@login_required
+@require_POST
+def concern_reply(request, reference):
+    concern = _get_concern_for_user(request.user, reference)
+    return _reply(request, concern, author=request.user)
+
+
+@login_required
+@require_POST
+def concern_feedback(request, reference):
+    concern = _get_concern_for_user(request.user, reference)
+    return _feedback(request, concern, author=request.user)
+
+
+def _back_to(concern, track_token):
+    if track_token:
+        return redirect("engagement:guest_track", token=track_token)
+    return redirect(concern)
+
+
+def _reply(request, concern, *, author, track_token=None):
+    form = MessageForm(request.POST)
+    if not form.is_valid():
+        return _concern_page(request, concern, track_token=track_token, reply_form=form)
+    services.concern_reply(concern=concern, author=author, body=form.cleaned_data["body"])
+    messages.success(request, "Your reply has been sent to the officer.")
+    return _back_to(concern, track_token)
+
+
+def _feedback(request, concern, *, author, track_token=None):
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        return _concern_page(request, concern, track_token=track_token, feedback_form=form)
+    concern = services.concern_feedback(
+        concern=concern,
+        author=author,
+        resolved=form.cleaned_data["resolved"],
+        comment=form.cleaned_data["comment"],
+    )
+    if concern.status == Concern.Status.CLOSED:
+        messages.success(request, "Thank you. We have closed your concern.")
+    else:
+        messages.info(request, "We have reopened your concern and told the officer.")
+    return _back_to(concern, track_token)
+
+
+@login_required
+def attachment_download(request, reference, pk):
+    concern = _get_concern_for_user(request.user, reference)
+    attachment = get_object_or_404(Attachment, concern=concern, pk=pk)
+    return attachment_response(attachment)
+
+
+def attachment_response(attachment: Attachment) -> FileResponse:
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("This file is no longer available.") from None
+    response = FileResponse(
+        handle,
+        content_type=attachment.content_type,
+        as_attachment=attachment.content_type == "application/pdf",
+        filename=attachment.original_name,
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# Operations
+
+
+@require_GET
+@never_cache
+def healthz(request):
+    """Database and broker status for load balancers and monitoring."""
+    status = {"database": "ok", "broker": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        logger.warning("Health check: database unavailable: %s", exc)
+        status["database"] = "unavailable"
+    try:
+        from dorset_bcp.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=settings.HEALTHZ_BROKER_TIMEOUT)
+    except Exception as exc:
+        logger.warning("Health check: broker unavailable: %s", exc)
+        status["broker"] = "unavailable"
+    healthy = all(value == "ok" for value in status.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "degraded", **status}, status=200 if healthy else 503
+    )

@@ -1,0 +1,94 @@
+import os
+import shutil
+
+import pytest
+from django.db import connection
+
+from dorset_bcp.celery import app as celery_app
+from tests import factories
+
+# Unit tests publish to an in-memory broker: they check what was queued after commit, and call
+# task functions directly. Tests that need the real broker and a real worker say so (redis).
+celery_app.conf.update(broker_url="memory://", broker_transport_options={})
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "0") == "1"
+
+
+def skip_or_fail(reason: str):
+    """CI sets REQUIRE_SERVICES=1 so a missing service fails instead of skipping quietly."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _required_services(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        skip_or_fail("needs PostgreSQL: set DATABASE_URL")
+    if request.node.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        skip_or_fail("needs Redis: set REDIS_URL")
+    if request.node.get_closest_marker("browser") and not shutil.which("chromium"):
+        skip_or_fail("needs Chromium at /usr/bin/chromium: apt-get install chromium")
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+# The people in every access test.
+
+
+@pytest.fixture
+def area(db):
+    return factories.NPTAreaFactory(name="Poole", districts=["BH12", "BH13", "BH14", "BH15"])
+
+
+@pytest.fixture
+def other_area(db):
+    return factories.NPTAreaFactory(name="Dorchester", districts=["DT1", "DT2"])
+
+
+@pytest.fixture
+def owner(db):
+    return factories.UserFactory(email="owner@example.org", full_name="Olive Owner")
+
+
+@pytest.fixture
+def other_owner(db):
+    return factories.UserFactory(email="other.owner@example.org", full_name="Oscar Other")
+
+
+@pytest.fixture
+def business(owner, area):
+    return factories.BusinessFactory(owner=owner, npt_area=area, postcode="BH15 1AA")
+
+
+@pytest.fixture
+def other_business(other_owner, other_area):
+    return factories.BusinessFactory(owner=other_owner, npt_area=other_area, postcode="DT1 1AA")
+
+
+@pytest.fixture
+def npt_officer(area):
+    return factories.OfficerFactory(area=area, email="pc.poole@example.org")
+
+
+@pytest.fixture
+def other_npt_officer(other_area):
+    return factories.OfficerFactory(area=other_area, email="pc.dorchester@example.org")
+
+
+@pytest.fixture
+def superuser(db):
+    return factories.UserFactory(email="admin@example.org", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def concern(business, owner):
+    return factories.ConcernFactory(business=business, reporter=owner)
+
+
+@pytest.fixture
+def other_concern(other_business, other_owner):
+    return factories.ConcernFactory(business=other_business, reporter=other_owner)
