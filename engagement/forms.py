@@ -143,9 +143,11 @@ class ConcernFieldsMixin(forms.Form):
         empty_label=None,
         widget=forms.RadioSelect,
         label="What is it about?",
+        error_messages={"required": "Choose what your concern is about."},
     )
     description = forms.CharField(
         label="What happened?",
+        error_messages={"required": "Describe what happened."},
         max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Describe what happened and what you are worried about. Please do not name "
@@ -153,6 +155,10 @@ class ConcernFieldsMixin(forms.Form):
     )
     occurred_on = forms.DateField(
         label="Date it happened",
+        error_messages={
+            "required": "Enter the date it happened.",
+            "invalid": "Enter a real date, for example 5 January 2026.",
+        },
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="If it has happened more than once, the most recent date.",
     )
@@ -163,6 +169,7 @@ class ConcernFieldsMixin(forms.Form):
     )
     location = forms.CharField(
         label="Where did it happen?",
+        error_messages={"required": "Say where it happened."},
         max_length=300,
         help_text="An address, a postcode or a description such as ‘the car park behind the shop’.",
     )
@@ -174,6 +181,7 @@ class ConcernFieldsMixin(forms.Form):
     )
     impact = forms.ChoiceField(
         label="How has it affected the business?",
+        error_messages={"required": "Choose how it has affected the business."},
         choices=Concern.Impact.choices,
         widget=forms.RadioSelect,
     )
@@ -185,7 +193,10 @@ class ConcernFieldsMixin(forms.Form):
     )
     attachments = AttachmentsField()
     contact_name = forms.CharField(
-        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label="Your name",
+        max_length=150,
+        error_messages={"required": "Enter your name."},
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     contact_email = forms.EmailField(
         label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
@@ -258,6 +269,7 @@ class ConcernForm(ConcernFieldsMixin):
     business = forms.ModelChoiceField(
         queryset=Business.objects.none(),
         label="Which business is this about?",
+        error_messages={"required": "Choose which business this is about."},
         empty_label=None,
         widget=forms.RadioSelect,
     )
@@ -266,8 +278,12 @@ class ConcernForm(ConcernFieldsMixin):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["business"].queryset = Business.objects.filter(memberships__user=user)
+        businesses = Business.objects.filter(memberships__user=user)
+        self.fields["business"].queryset = businesses
         if not self.is_bound:
+            only = list(businesses[:2])
+            if len(only) == 1:
+                self.initial.setdefault("business", only[0].pk)
             self.initial.setdefault("submission_key", uuid.uuid4())
             self.initial.setdefault("contact_name", user.full_name)
             self.initial.setdefault("contact_email", user.email)
