@@ -1,18 +1,28 @@
 from celery import shared_task
+from django.db import OperationalError
 
 from . import emails, services
 
+# Transient trouble (a locked SQLite file, a dropped database connection) is retried with
+# backoff; anything else is a bug and fails loudly. Every task is safe to run twice.
+RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+}
 
-@shared_task(ignore_result=True)
+
+@shared_task(ignore_result=True, **RETRY)
 def deliver_email(email_id: int) -> None:
     emails.email_deliver(email_id=email_id)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, **RETRY)
 def deliver_pending_emails() -> int:
     return emails.email_deliver_pending()
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, **RETRY)
 def purge_unconfirmed_guest_reports() -> int:
     return services.concern_purge_unconfirmed()
