@@ -560,8 +560,27 @@ def concern_feedback(
 
 
 def _email_reporter(concern: Concern, template: str, context: dict) -> None:
-    if concern.status == Concern.Status.UNCONFIRMED:
+    if concern.status == Concern.Status.UNCONFIRMED or not concern.contact_email:
         return
     email_queue(
         to=concern.contact_email, template=template, context={"concern": concern, **context}
     )
+
+
+# Accounts
+
+
+def user_delete(*, user: User) -> None:
+    """Delete a business owner's account; their concerns stay with the police, anonymised."""
+    if user.is_staff or user.is_superuser:
+        raise ValidationError("Staff accounts are closed by an administrator.")
+    with transaction.atomic():
+        Concern.objects.filter(reporter=user).update(
+            reporter=None,
+            contact_name="Former account holder",
+            contact_email="",
+            contact_phone="",
+            contact_preference=Concern.ContactPreference.EMAIL,
+        )
+        ConcernUpdate.objects.filter(author=user).update(author=None)
+        user.delete()

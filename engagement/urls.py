@@ -15,6 +15,7 @@ urlpatterns = [
     path("report/track/<str:token>/feedback/", views.guest_feedback, name="guest_feedback"),
     path("report/<str:reference>/submitted/", views.report_submitted, name="report_submitted"),
     path("my/", views.my_dashboard, name="my_dashboard"),
+    path("my/account/delete/", views.account_delete, name="account_delete"),
     path("my/businesses/add/", views.business_add, name="business_add"),
     path("my/businesses/<int:pk>/", views.business_edit, name="business_edit"),
     path("my/concerns/<str:reference>/", views.concern_detail, name="concern_detail"),

@@ -2,6 +2,7 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -13,7 +14,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from . import services
-from .forms import BusinessForm, ConcernForm, FeedbackForm, GuestConcernForm, MessageForm
+from .forms import (
+    AccountDeleteForm,
+    BusinessForm,
+    ConcernForm,
+    FeedbackForm,
+    GuestConcernForm,
+    MessageForm,
+)
 from .models import Attachment, Business, Concern, ConcernUpdate, Signpost
 
 logger = logging.getLogger(__name__)
@@ -274,6 +282,21 @@ def attachment_response(attachment: Attachment) -> FileResponse:
     )
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@login_required
+def account_delete(request):
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_delete(user=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            logout(request)
+            messages.success(request, "Your account has been deleted.")
+            return redirect("engagement:home")
+    return render(request, "engagement/account_delete.html", {"form": form})
 
 
 # Operations
