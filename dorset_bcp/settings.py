@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "escalation.context_processors.partnership_nav",
             ],
         },
     },
@@ -227,6 +228,35 @@ CELERY_BEAT_SCHEDULE = {
     "purge-unconfirmed-guest-reports": {
         "task": "engagement.tasks.purge_unconfirmed_guest_reports",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Watch scheme members who chose a weekly digest get the week's alerts in one email.
+    # Monday 07:30 puts it in the inbox at the start of the working week; each alert is recorded
+    # per member when sent, so a second run sends nothing twice, and a late run catches up.
+    "send-watch-alert-digests": {
+        "task": "resources.tasks.send_alert_digests",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=30),
+    },
+    # Seminar reminders go the day before. Hourly through the working day also catches places
+    # booked or freed up during that day; each booking is marked when reminded, so only once.
+    "send-seminar-reminders": {
+        "task": "resources.tasks.send_seminar_reminders",
+        "schedule": crontab(minute=0, hour="9-20"),
+    },
+    # Overdue items move up a tier, overdue ones at the top are flagged, owners are warned.
+    # Deadlines fall at a time of day, so every five minutes keeps any item at most five
+    # minutes late; an idle run is a few empty index probes. A message that waited longer than
+    # the interval is dropped (expires): the next run does the same work from the database.
+    "escalate-overdue": {
+        "task": "escalation.tasks.escalate_overdue",
+        "schedule": 300.0,
+        "options": {"expires": 270},
+    },
+    # Common themes build up over days (3 businesses in 28 days by default), so hourly finds
+    # them soon enough for a group that meets weekly, at the cost of one GROUP BY an hour.
+    "detect-themes": {
+        "task": "escalation.tasks.detect_themes",
+        "schedule": crontab(minute=40),
+        "options": {"expires": 3000},
     },
 }
 

@@ -8,5 +8,7 @@ admin.site.index_title = "Triage and administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("partnership/", include("escalation.urls")),
     path("", include("engagement.urls")),
+    path("", include("resources.urls")),
 ]

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -60,6 +60,12 @@ class NPTScopedAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_superuser or self.is_officer(request)
+
+    def changelist_view(self, request, extra_context=None):
+        # PostgreSQL refuses NUL in a query: a filter or search carrying one would be a 500.
+        if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            raise BadRequest("Filters and searches cannot contain NUL characters.")
+        return super().changelist_view(request, extra_context)
 
     def has_view_permission(self, request, obj=None):
         if request.user.is_superuser:
@@ -142,7 +148,8 @@ class ConcernUpdateInline(ReadOnlyInline):
     verbose_name_plural = "updates, questions, replies and notes"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
+        # Each row shows str(update), which names its concern: join it, or it is a query a row.
+        return super().get_queryset(request).select_related("author", "concern")
 
 
 class AttachmentInline(ReadOnlyInline):
@@ -195,6 +202,20 @@ class PriorityForm(forms.Form):
 
 class TriageMessageForm(forms.Form):
     body = forms.CharField(max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Reason for escalating (the group sees it)",
+    )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Give a reason for escalating.")
+        return reason
 
 
 class ResolveForm(forms.Form):
@@ -254,7 +275,20 @@ TRIAGE_ACTIONS = {
         ),
         "Resolved; the business has been told the outcome.",
     ),
+    "escalate": (
+        EscalateForm,
+        "Escalate to the Business Co-ordinating Group",
+        lambda c, u, d: _escalate(c, u, d["reason"]),
+        "Escalated; the Business Co-ordinating Group has been told.",
+    ),
 }
+
+
+def _escalate(concern, user, reason):
+    from escalation.services import item_escalate  # escalation builds on engagement
+
+    # The admin is tier-1 work: a concern that has already moved up is not escalated again.
+    return item_escalate(item=concern, actor=user, reason=reason, from_tier=Concern.Tier.NPT)
 
 
 @admin.register(Concern)
@@ -314,6 +348,7 @@ class ConcernAdmin(NPTScopedAdmin):
                 "fields": [
                     "npt_area",
                     "tier",
+                    "owning_body",
                     "status",
                     "priority",
                     "assigned_officer",
@@ -343,6 +378,12 @@ class ConcernAdmin(NPTScopedAdmin):
         # Every field changes only through the triage forms below, which call services.
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
 
+    @admin.display(description="owned by")
+    def owning_body(self, obj):
+        from escalation.selectors import owning_body
+
+        return str(owning_body(obj))
+
     @admin.display(description="business details")
     def business_details(self, obj):
         business = obj.business
@@ -358,11 +399,17 @@ class ConcernAdmin(NPTScopedAdmin):
         )
 
     def get_queryset(self, request):
-        return (
+        queryset = (
             super()
             .get_queryset(request)
-            .select_related("business", "category", "npt_area", "assigned_officer", "outcome")
+            .select_related(
+                "business", "category", "npt_area", "npt_area__group", "assigned_officer", "outcome"
+            )
         )
+        if not request.user.is_superuser:
+            # A guest's report reaches the NPT only once the guest confirms it from the email.
+            queryset = queryset.exclude(status=Concern.Status.UNCONFIRMED)
+        return queryset
 
     def get_urls(self):
         return [
@@ -402,7 +449,7 @@ class ConcernAdmin(NPTScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        concern = self.get_queryset(request).filter(pk=object_id).first()
+        concern = self.get_object(request, object_id)  # None for a malformed or hidden id
         if concern is not None:
             extra_context["triage_forms"] = self.triage_forms(concern)
         extra_context.update(

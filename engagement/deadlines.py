@@ -16,6 +16,32 @@ DEFAULT_TIER1_POLICY = {
     "low": (5, 30),
 }
 
+# What a fresh installation seeds into escalation.DeadlinePolicy (editable in the admin), and
+# what is used for a tier and priority whose row an administrator deleted: working days to
+# first response, to resolution, and the warning point (working days before each deadline).
+DEFAULT_POLICY = {
+    (1, "urgent"): (1, 5, 1),
+    (1, "high"): (2, 10, 1),
+    (1, "normal"): (3, 20, 2),
+    (1, "low"): (5, 30, 2),
+    (2, "urgent"): (2, 10, 2),
+    (2, "high"): (3, 15, 2),
+    (2, "normal"): (5, 20, 3),
+    (2, "low"): (5, 30, 3),
+    (3, "urgent"): (3, 15, 2),
+    (3, "high"): (5, 20, 3),
+    (3, "normal"): (10, 30, 5),
+    (3, "low"): (10, 40, 5),
+}
+
+# The columns an item's deadlines live in (engagement.Concern and escalation.Theme alike).
+DEADLINE_FIELDS = (
+    "first_response_due_at",
+    "first_response_warn_at",
+    "resolution_due_at",
+    "resolution_warn_at",
+)
+
 
 @lru_cache(maxsize=32)
 def _bank_holidays(year: int):
@@ -61,5 +87,46 @@ def working_days_between(start: dt.datetime, end: dt.datetime) -> int:
 
 
 def tier1_deadlines(start: dt.datetime, priority: str) -> tuple[dt.datetime, dt.datetime]:
+    """Tier-1 deadlines under the seeded default policy, without touching the database.
+
+    Services use deadlines_for(), which reads the policy as edited in the admin.
+    """
     first_response, resolution = DEFAULT_TIER1_POLICY[priority]
     return add_working_days(start, first_response), add_working_days(start, resolution)
+
+
+def policy_table() -> dict[tuple[int, str], tuple[int, int, int]]:
+    """Every (tier, priority) → (first response, resolution, warning) days, in one query."""
+    from escalation.models import DeadlinePolicy  # escalation depends on engagement's models
+
+    table = dict(DEFAULT_POLICY)
+    rows = DeadlinePolicy.objects.values_list(
+        "tier", "priority", "first_response_days", "resolution_days", "warning_days"
+    )
+    for tier, priority, first_response, resolution, warning in rows:
+        table[(tier, priority)] = (first_response, resolution, warning)
+    return table
+
+
+def _warning_point(start: dt.datetime, days: int, warning_days: int) -> dt.datetime | None:
+    # A deadline no further away than the warning point has no separate warning: the item's
+    # arrival already tells its owners.
+    if days <= warning_days:
+        return None
+    return add_working_days(start, days - warning_days)
+
+
+def deadlines_for(
+    *, tier: int, priority: str, start: dt.datetime, table: dict | None = None
+) -> dict[str, dt.datetime | None]:
+    """The deadline columns for an item arriving at `tier` at `start`, from the policy.
+
+    Pass `table` (from policy_table()) when computing many; otherwise it costs one query.
+    """
+    first_response, resolution, warning = (table or policy_table())[(tier, priority)]
+    return {
+        "first_response_due_at": add_working_days(start, first_response),
+        "first_response_warn_at": _warning_point(start, first_response, warning),
+        "resolution_due_at": add_working_days(start, resolution),
+        "resolution_warn_at": _warning_point(start, resolution, warning),
+    }

@@ -21,7 +21,7 @@ class PostcodeField(forms.CharField):
     """A full UK postcode, normalised, that a Dorset NPT covers."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 10)
+        kwargs.setdefault("max_length", 20)  # room for stray spaces
         kwargs.setdefault("help_text", "For example BH15 1AA. We use it to find your local team.")
         super().__init__(**kwargs)
         self.widget.attrs.update({"autocomplete": "postal-code", "spellcheck": "false"})

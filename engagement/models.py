@@ -75,6 +75,15 @@ class NPTArea(models.Model):
         related_name="npt_areas",
         blank=True,
     )
+    group = models.ForeignKey(
+        "escalation.CoordinatingGroup",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="npt_areas",
+        verbose_name="Business Co-ordinating Group",
+        help_text="Tier 2 for this NPT's concerns.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -327,10 +336,20 @@ class Concern(models.Model):
         related_name="assigned_concerns",
     )
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.NPT)
+    # When the concern reached its tier; empty means since it arrived at tier 1.
+    tier_entered_at = models.DateTimeField(null=True, blank=True)
 
+    # Deadlines at the current tier (escalation.DeadlinePolicy); each move sets them afresh.
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
+    # Owners are warned once at each warning point; the sweep claims the *_warned_at column.
+    first_response_warn_at = models.DateTimeField(null=True, blank=True)
+    first_response_warned_at = models.DateTimeField(null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    resolution_warned_at = models.DateTimeField(null=True, blank=True)
+    # Overdue at tier 3 (nothing above): flagged to the Partnership chair once.
+    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(
         null=True, blank=True, help_text="Set while the concern waits for the business."
     )
@@ -353,6 +372,46 @@ class Concern(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["npt_area", "status", "-created_at"], name="concern_triage_idx"),
+            # The escalation sweep's scans (escalation.services): each partial index holds only
+            # the rows a pass can still act on, so an idle sweep is a few empty index probes.
+            models.Index(
+                fields=["resolution_due_at"],
+                condition=models.Q(
+                    status__in=["new", "in_progress", "waiting"],
+                    paused_at__isnull=True,
+                    tier__lt=3,
+                ),
+                name="concern_escalate_due_idx",
+            ),
+            models.Index(
+                fields=["resolution_due_at"],
+                condition=models.Q(
+                    status__in=["new", "in_progress", "waiting"],
+                    paused_at__isnull=True,
+                    tier=3,
+                    overdue_flagged_at__isnull=True,
+                ),
+                name="concern_top_overdue_idx",
+            ),
+            models.Index(
+                fields=["resolution_warn_at"],
+                condition=models.Q(
+                    status__in=["new", "in_progress", "waiting"],
+                    paused_at__isnull=True,
+                    resolution_warned_at__isnull=True,
+                ),
+                name="concern_resolve_warn_idx",
+            ),
+            models.Index(
+                fields=["first_response_warn_at"],
+                condition=models.Q(
+                    status__in=["new", "in_progress", "waiting"],
+                    paused_at__isnull=True,
+                    first_responded_at__isnull=True,
+                    first_response_warned_at__isnull=True,
+                ),
+                name="concern_first_warn_idx",
+            ),
         ]
 
     def __str__(self):
@@ -375,9 +434,13 @@ class Concern(models.Model):
         if self.status in (self.Status.RESOLVED, self.Status.CLOSED):
             return "An outcome has been given"
         if self.tier == self.Tier.GROUP:
-            return "With the Business Co-ordinating Group"
+            # One query unless the caller loaded npt_area__group (list pages should).
+            group = self.npt_area.group if self.npt_area.group_id else None
+            if group is None:
+                return "With the Business Co-ordinating Group for your area"
+            return f"With the {group}, which brings police, councils and businesses together"
         if self.tier == self.Tier.PARTNERSHIP:
-            return "With the Business Safety Partnership"
+            return "With the Business Safety Partnership, which covers all of Dorset"
         return f"With the {self.npt_area} Neighbourhood Policing Team"
 
 
@@ -450,6 +513,10 @@ class ConcernEvent(models.Model):
         CLOSED = "closed", "Confirmed resolved by the business"
         ESCALATED = "escalated", "Escalated"
         RETURNED = "returned", "Returned to the tier below"
+        DECISION = "decision", "Decision recorded"
+        ACTION_DONE = "action_done", "Action completed"
+        FLAGGED = "flagged", "Flagged overdue to the chair"
+        WARNED = "warned", "Deadline warning sent"
 
     concern = models.ForeignKey(Concern, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -466,10 +533,27 @@ class ConcernEvent(models.Model):
     from_tier = models.PositiveSmallIntegerField(null=True, blank=True)
     to_tier = models.PositiveSmallIntegerField(null=True, blank=True)
     detail = models.TextField(blank=True)
+    # The automatic run (escalation sweep or theme detection) that wrote it, if any.
+    sweep = models.ForeignKey(
+        "escalation.Sweep",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="concern_events",
+        db_index=False,  # the partial index below serves it
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [
+            # A run's events, without indexing the many events no run wrote.
+            models.Index(
+                fields=["sweep"],
+                condition=models.Q(sweep__isnull=False),
+                name="concernevent_sweep_idx",
+            )
+        ]
 
     def __str__(self):
         return f"{self.concern_id}: {self.get_kind_display()}"

@@ -142,7 +142,10 @@ def concern_submit(
     now = timezone.now()
     is_guest = reporter is None
     token = secrets.token_urlsafe(32) if is_guest else None  # 256 bits
-    first_due, resolution_due = deadlines.tier1_deadlines(now, Concern.Priority.NORMAL)
+    # Deadlines from the tier-1 policy (escalation.DeadlinePolicy); a guest's start on confirming.
+    due = deadlines.deadlines_for(
+        tier=Concern.Tier.NPT, priority=Concern.Priority.NORMAL, start=now
+    )
     try:
         with transaction.atomic():
             concern = Concern.objects.create(
@@ -152,8 +155,7 @@ def concern_submit(
                 submission_key=submission_key,
                 status=Concern.Status.UNCONFIRMED if is_guest else Concern.Status.NEW,
                 tracking_token_hash=_hash_token(token) if token else None,
-                first_response_due_at=None if is_guest else first_due,
-                resolution_due_at=None if is_guest else resolution_due,
+                **({} if is_guest else due),
                 created_at=now,
                 **details.__dict__,
             )
@@ -261,13 +263,12 @@ def concern_for_token(token: str) -> Concern | None:
 def concern_confirm_guest(*, concern: Concern) -> bool:
     """Confirm a guest's report from its email link; it then reaches the NPT. Idempotent."""
     now = timezone.now()
-    first_due, resolution_due = deadlines.tier1_deadlines(now, concern.priority)
+    due = deadlines.deadlines_for(tier=concern.tier, priority=concern.priority, start=now)
     with transaction.atomic():
         claimed = Concern.objects.filter(pk=concern.pk, status=Concern.Status.UNCONFIRMED).update(
             status=Concern.Status.NEW,
             confirmed_at=now,
-            first_response_due_at=first_due,
-            resolution_due_at=resolution_due,
+            **due,
         )
         if not claimed:
             return False
@@ -289,9 +290,11 @@ def concern_purge_unconfirmed(*, older_than_days: int = UNCONFIRMED_GUEST_REPORT
     with transaction.atomic():
         stale = Concern.objects.filter(status=Concern.Status.UNCONFIRMED, created_at__lt=cutoff)
         business_ids = list(stale.values_list("business_id", flat=True))
-        for attachment in Attachment.objects.filter(concern__in=stale):
-            attachment.file.delete(save=False)
-        count, _ = stale.delete()
+        files = [a.file for a in Attachment.objects.filter(concern__in=stale)]
+        # Files go only once the rows are gone for good; a rollback keeps both.
+        transaction.on_commit(lambda: [f.delete(save=False) for f in files])
+        _, deleted = stale.delete()  # the total would count their events and updates too
+        count = deleted.get(Concern._meta.label, 0)
         Business.objects.filter(
             pk__in=business_ids, memberships__isnull=True, concerns__isnull=True
         ).delete()
@@ -355,12 +358,13 @@ def concern_set_priority(*, concern: Concern, priority: str, actor: User) -> Con
         old = concern.get_priority_display()
         concern.priority = priority
         fields = ["priority", "updated_at"]
-        if concern.is_open and concern.tier == Concern.Tier.NPT:
-            start = concern.confirmed_at or concern.created_at
-            first_due, resolution_due = deadlines.tier1_deadlines(start, priority)
-            concern.first_response_due_at = first_due
-            concern.resolution_due_at = resolution_due
-            fields += ["first_response_due_at", "resolution_due_at"]
+        if concern.is_open:
+            # The policy for its tier, counted from when the concern reached that tier.
+            start = concern.tier_entered_at or concern.confirmed_at or concern.created_at
+            due = deadlines.deadlines_for(tier=concern.tier, priority=priority, start=start)
+            for name, value in due.items():
+                setattr(concern, name, value)
+            fields += list(due)
         concern.save(update_fields=fields)
         _event(
             concern,
@@ -434,12 +438,26 @@ def _resume_clock(concern: Concern, now) -> list[str]:
         concern.resolution_due_at = deadlines.add_working_days(
             concern.resolution_due_at, paused_days
         )
+    if paused_days and concern.resolution_warn_at:
+        concern.resolution_warn_at = deadlines.add_working_days(
+            concern.resolution_warn_at, paused_days
+        )
     if paused_days and concern.first_response_due_at and concern.first_responded_at is None:
         concern.first_response_due_at = deadlines.add_working_days(
             concern.first_response_due_at, paused_days
         )
+        if concern.first_response_warn_at:
+            concern.first_response_warn_at = deadlines.add_working_days(
+                concern.first_response_warn_at, paused_days
+            )
     concern.paused_at = None
-    return ["paused_at", "resolution_due_at", "first_response_due_at"]
+    return [
+        "paused_at",
+        "resolution_due_at",
+        "first_response_due_at",
+        "resolution_warn_at",
+        "first_response_warn_at",
+    ]
 
 
 def concern_reply(*, concern: Concern, author: User | None, body: str) -> ConcernUpdate:
@@ -532,13 +550,20 @@ def concern_feedback(
         concern.reporter_satisfied = False
         concern.resolved_at = None
         # A reopened concern gets a fresh resolution deadline at its tier.
-        _, concern.resolution_due_at = deadlines.tier1_deadlines(now, concern.priority)
+        due = deadlines.deadlines_for(tier=concern.tier, priority=concern.priority, start=now)
+        concern.resolution_due_at = due["resolution_due_at"]
+        concern.resolution_warn_at = due["resolution_warn_at"]
+        concern.resolution_warned_at = None
+        concern.overdue_flagged_at = None
         concern.save(
             update_fields=[
                 "status",
                 "reporter_satisfied",
                 "resolved_at",
                 "resolution_due_at",
+                "resolution_warn_at",
+                "resolution_warned_at",
+                "overdue_flagged_at",
                 "updated_at",
             ]
         )

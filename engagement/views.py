@@ -36,12 +36,15 @@ def _businesses_for(user):
 
 
 def _concerns_for(user):
+    # npt_area__group: "where it is now" names the group of a tier-2 concern on list pages.
     return Concern.objects.filter(business__memberships__user=user).select_related(
-        "business", "category", "npt_area", "outcome"
+        "business", "category", "npt_area", "npt_area__group", "outcome"
     )
 
 
 def _get_concern_for_user(user, reference) -> Concern:
+    if "\x00" in reference:  # PostgreSQL refuses NUL in a query: it would be a 500
+        raise Http404("No concern here.")
     return get_object_or_404(_concerns_for(user), reference=reference)
 
 
@@ -317,7 +320,10 @@ def healthz(request):
         from dorset_bcp.celery import app
 
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=settings.HEALTHZ_BROKER_TIMEOUT)
+            # One quick try: a health check must answer fast when the broker is down.
+            conn.ensure_connection(
+                max_retries=0, interval_start=0, timeout=settings.HEALTHZ_BROKER_TIMEOUT
+            )
     except Exception as exc:
         logger.warning("Health check: broker unavailable: %s", exc)
         status["broker"] = "unavailable"

@@ -6,6 +6,7 @@ from django.db import connection
 
 from dorset_bcp.celery import app as celery_app
 from tests import factories
+from tests.reference_data import reload_reference_data
 
 # Unit tests publish to an in-memory broker: they check what was queued after commit, and call
 # task functions directly. Tests that need the real broker and a real worker say so (redis).
@@ -32,8 +33,40 @@ def _required_services(request):
 
 
 @pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    # Transactional tests run last and each leaves the tables empty; give the next one the
+    # categories, outcomes, policies and groups a migrated database has.
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        reload_reference_data()
+
+
+@pytest.fixture(autouse=True)
 def _private_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings, request):
+    # Each test gets an empty cache of its own: with REDIS_URL set the real cache would carry
+    # allauth's rate limits (one confirmation email per address every few minutes) from one
+    # test, or one run, to the next.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": request.node.nodeid,
+        }
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 is right for people and slow on purpose; tests create hundreds of accounts.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # The people in every access test.

@@ -112,3 +112,334 @@ class ConcernFactory(factory.django.DjangoModelFactory):
         lambda o: deadlines.tier1_deadlines(o.created_at, "normal")[1]
     )
     reference = factory.Sequence(lambda n: f"DBC-2026-{900000 + n:06d}")
+
+
+# Added for the engagement test suite: attachments, updates, uploads and form data.
+
+
+def png_bytes(size: tuple[int, int] = (2, 2)) -> bytes:
+    """A real PNG image, made with Pillow."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PDF_BYTES = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def png_upload(name: str = "photo.png", size: tuple[int, int] = (2, 2)):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, png_bytes(size), content_type="image/png")
+
+
+class ConcernUpdateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "engagement.ConcernUpdate"
+
+    concern = factory.SubFactory(ConcernFactory)
+    author = None
+    kind = "public"
+    body = factory.Sequence(lambda n: f"Update number {n} from the team.")
+
+
+def _stored_png():
+    from django.core.files.base import ContentFile
+
+    return ContentFile(png_bytes(), name=f"{uuid.uuid4().hex}.png")
+
+
+class AttachmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "engagement.Attachment"
+
+    concern = factory.SubFactory(ConcernFactory)
+    file = factory.LazyFunction(lambda: _stored_png())
+    original_name = "till-cctv.png"
+    content_type = "image/png"
+    size = factory.LazyAttribute(lambda o: o.file.size)
+
+
+def concern_form_data(**overrides) -> dict:
+    """What a person fills in on the report form (the business field is the caller's)."""
+    data = {
+        "category": category().pk,
+        "description": "Two people took bottles of gin from the shelf by the door at 4pm.",
+        "occurred_on": (timezone.localdate() - dt.timedelta(days=1)).isoformat(),
+        "occurred_time": "",
+        "location": "1 High Street, Poole",
+        "existing_reference": "",
+        "impact": Concern.Impact.SOME,
+        "impact_details": "",
+        "contact_name": "Olive Owner",
+        "contact_email": "owner@example.org",
+        "contact_phone": "",
+        "contact_preference": Concern.ContactPreference.EMAIL,
+        "submission_key": str(uuid.uuid4()),
+    }
+    data.update(overrides)
+    return data
+
+
+def guest_form_data(**overrides) -> dict:
+    data = concern_form_data(
+        business_name="Quay Gifts",
+        sector="retail",
+        town="Poole",
+        postcode="BH15 1HJ",
+        contact_name="Gita Guest",
+        contact_email="guest@example.org",
+    )
+    data.update(overrides)
+    return data
+
+
+def business_form_data(**overrides) -> dict:
+    data = {
+        "name": "The Quay Café",
+        "sector": "hospitality",
+        "size_band": "micro",
+        "address_line1": "3 The Quay",
+        "address_line2": "",
+        "town": "Poole",
+        "postcode": "BH15 1HJ",
+    }
+    data.update(overrides)
+    return data
+
+
+def published_tasks() -> list[tuple[str, list]]:
+    """Take every task message off the in-memory broker: (task name, args), oldest first.
+
+    conftest points Celery at memory://, so this reads what was really published.
+    """
+    import base64
+    import json
+
+    from kombu.transport.memory import Channel
+
+    queue = Channel.queues.get("celery")
+    messages = []
+    while queue is not None and not queue.empty():
+        message = queue.get_nowait()
+        args = json.loads(base64.b64decode(message["body"]))[0]
+        messages.append((message["headers"]["task"], args))
+    return messages
+
+
+# Added for the resources test suite: library, Watch schemes, alerts, seminars.
+
+
+class TopicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "resources.Topic"
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Topic {n}")
+    slug = factory.LazyAttribute(lambda o: o.name.lower().replace(" ", "-"))
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    """A published link resource; pass topics=[...], sectors=[...], categories=[...]."""
+
+    class Meta:
+        model = "resources.Resource"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Resource {n}")
+    slug = factory.Sequence(lambda n: f"resource-{n}")
+    summary = "Practical advice for small businesses."
+    publisher = "National Cyber Security Centre"
+    link_url = factory.Sequence(lambda n: f"https://www.example.org/guidance/{n}")
+    status = "published"
+    published_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def topics(self, create, extracted, **kwargs):
+        if extracted:
+            self.topics.set(extracted)
+
+    @factory.post_generation
+    def sectors(self, create, extracted, **kwargs):
+        from resources.models import ResourceSector
+
+        for sector in extracted or []:
+            ResourceSector.objects.create(resource=self, sector=sector)
+
+    @factory.post_generation
+    def categories(self, create, extracted, **kwargs):
+        if extracted:
+            self.categories.set(extracted)
+
+
+class SpecialistContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "resources.SpecialistContact"
+
+    team = "rural"
+    name = factory.LazyAttribute(
+        lambda o: "Rural Crime Team" if o.team == "rural" else "Cyber Protect officer"
+    )
+    email = factory.LazyAttribute(lambda o: f"{o.team}.team@example.org")
+    phone = "101"
+
+
+class WatchSchemeFactory(factory.django.DjangoModelFactory):
+    """A scheme; pass coordinators=[user, ...]."""
+
+    class Meta:
+        model = "resources.WatchScheme"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Watch {n}")
+    slug = factory.Sequence(lambda n: f"watch-{n}")
+    summary = "Businesses sharing information with each other and the police."
+    email = "scheme@example.org"
+
+    @factory.post_generation
+    def coordinators(self, create, extracted, **kwargs):
+        if extracted:
+            self.coordinators.set(extracted)
+
+
+class SchemeMembershipFactory(factory.django.DjangoModelFactory):
+    """An approved membership by default; the contact is the business's first member."""
+
+    class Meta:
+        model = "resources.SchemeMembership"
+
+    scheme = factory.SubFactory(WatchSchemeFactory)
+    business = factory.SubFactory(BusinessFactory)
+    contact = factory.LazyAttribute(lambda o: o.business.members.first())
+    status = "approved"
+    alert_preference = "every"
+    decided_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=30))
+    applied_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=31))
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "resources.Alert"
+
+    scheme = factory.SubFactory(WatchSchemeFactory)
+    title = factory.Sequence(lambda n: f"Alert {n}")
+    body = "Fake £20 notes are being passed in the town centre."
+    urgency = "routine"
+
+
+class SeminarFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "resources.Seminar"
+
+    title = factory.Sequence(lambda n: f"Seminar {n}")
+    slug = factory.Sequence(lambda n: f"seminar-{n}")
+    theme = "Cyber crime: protect your business"
+    starts_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=10))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + dt.timedelta(hours=2))
+    venue = "Poole Civic Centre, Poole"
+    capacity = 30
+    status = "published"
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "resources.Booking"
+
+    seminar = factory.SubFactory(SeminarFactory)
+    business = factory.SubFactory(BusinessFactory)
+    user = factory.LazyAttribute(lambda o: o.business.members.first())
+    status = "confirmed"
+    confirmed_at = factory.LazyFunction(timezone.now)
+
+
+# Added for the escalation test suite: groups, the partnership's people, themes.
+
+
+class CoordinatingGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "escalation.CoordinatingGroup"
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Group {n} Business Co-ordinating Group")
+    slug = factory.Sequence(lambda n: f"group-{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.slug}@example.org")
+
+
+class GroupMemberFactory(UserFactory):
+    """A user who belongs to `group` (pass group=...)."""
+
+    @factory.post_generation
+    def group(self, create, extracted, **kwargs):
+        if extracted is not None:
+            from escalation.models import GroupMembership
+
+            GroupMembership.objects.create(user=self, group=extracted)
+
+
+class PartnershipMemberFactory(UserFactory):
+    """A user who belongs to the one Business Safety Partnership."""
+
+    @factory.post_generation
+    def member(self, create, extracted, **kwargs):
+        if create:
+            from escalation.models import Partnership, PartnershipMembership
+
+            PartnershipMembership.objects.create(user=self, partnership=Partnership.load())
+
+
+class ThemeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "escalation.Theme"
+
+    category = factory.LazyFunction(category)
+    npt_area = factory.SubFactory(NPTAreaFactory)
+    title = factory.LazyAttribute(lambda o: f"{o.category.name} in {o.npt_area.name}")
+    reference = factory.Sequence(lambda n: f"THM-2026-{90000 + n:05d}")
+    tier = 2
+    tier_entered_at = factory.LazyFunction(timezone.now)
+    resolution_due_at = factory.LazyAttribute(
+        lambda o: deadlines.add_working_days(o.tier_entered_at, 20)
+    )
+    first_response_due_at = factory.LazyAttribute(
+        lambda o: deadlines.add_working_days(o.tier_entered_at, 5)
+    )
+
+
+# Added for the partnership review area and insight: items above tier 1, partner organisations.
+
+
+def partner(slug="dorset-police"):
+    from escalation.models import PartnerOrganisation
+
+    return PartnerOrganisation.objects.get(slug=slug)
+
+
+def concern_at(business, *, tier=2, due=None, **fields):
+    """A concern the chain has moved to `tier`: the policy's deadlines there (or `due` for the
+    resolution deadline) and the escalation event, as item_escalate leaves them."""
+    from engagement.models import ConcernEvent
+
+    concern = ConcernFactory(business=business, **fields)
+    now = timezone.now()
+    columns = deadlines.deadlines_for(tier=tier, priority=concern.priority, start=now)
+    if due is not None:
+        columns["resolution_due_at"] = due
+    Concern.objects.filter(pk=concern.pk).update(tier=tier, tier_entered_at=now, **columns)
+    for from_tier in range(1, tier):
+        ConcernEvent.objects.create(
+            concern=concern,
+            kind=ConcernEvent.Kind.ESCALATED,
+            from_tier=from_tier,
+            to_tier=from_tier + 1,
+            detail="Needs more than one team can do.",
+        )
+    concern.refresh_from_db()
+    return concern

@@ -30,7 +30,9 @@ class Command(BaseCommand):
             for app in APPS_WITH_DEMO_DATA:
                 try:
                     module = importlib.import_module(f"{app}.demo")
-                except ModuleNotFoundError:
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{app}.demo":
+                        raise  # a broken import inside a demo module must not pass silently
                     continue
                 for line in module.seed(password=password):
                     self.stdout.write(f"{app}: {line}")

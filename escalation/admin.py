@@ -1,0 +1,214 @@
+"""Admin for the chain's set-up (groups, partnership, policies, theme settings) and for browsing.
+
+Items move only through services: themes, sweeps, decisions and events are read-only here.
+Group and Partnership members work in /partnership/, not in the admin.
+"""
+
+from django.contrib import admin
+
+from engagement.admin import NPTScopedAdmin, ReadOnlyInline
+
+from .models import (
+    Action,
+    CoordinatingGroup,
+    DeadlinePolicy,
+    Decision,
+    GroupMembership,
+    PartnerOrganisation,
+    Partnership,
+    PartnershipMembership,
+    Sweep,
+    Theme,
+    ThemeConcern,
+    ThemeEvent,
+    ThemeSettings,
+)
+
+
+@admin.register(PartnerOrganisation)
+class PartnerOrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "email", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class GroupMembershipInline(admin.TabularInline):
+    model = GroupMembership
+    extra = 1
+    autocomplete_fields = ["user"]
+    fields = ["user", "organisation", "role"]
+
+
+@admin.register(CoordinatingGroup)
+class CoordinatingGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "chair", "areas", "email", "phone"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["chair"]
+    readonly_fields = ["areas"]
+    inlines = [GroupMembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("chair").prefetch_related("npt_areas")
+
+    @admin.display(description="NPT areas covered (set on each NPT area)")
+    def areas(self, obj):
+        return ", ".join(area.name for area in obj.npt_areas.all()) or "None yet"
+
+
+class PartnershipMembershipInline(admin.TabularInline):
+    model = PartnershipMembership
+    extra = 1
+    autocomplete_fields = ["user"]
+    fields = ["user", "organisation", "role"]
+
+
+@admin.register(Partnership)
+class PartnershipAdmin(admin.ModelAdmin):
+    list_display = ["name", "chair", "email", "phone"]
+    autocomplete_fields = ["chair"]
+    inlines = [PartnershipMembershipInline]
+
+    def has_add_permission(self, request):
+        # There is one Business Safety Partnership (a database constraint says so too).
+        return super().has_add_permission(request) and not Partnership.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeadlinePolicy)
+class DeadlinePolicyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "first_response_days", "resolution_days", "warning_days"]
+    list_editable = ["first_response_days", "resolution_days", "warning_days"]
+    list_filter = ["tier", "priority"]
+    ordering = ["tier", "priority"]
+
+
+@admin.register(ThemeSettings)
+class ThemeSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "min_businesses", "window_days"]
+    list_display_links = ["__str__"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not ThemeSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ThemeConcernInline(ReadOnlyInline):
+    model = ThemeConcern
+    fields = ["concern", "business", "linked_at"]
+    readonly_fields = fields
+    verbose_name_plural = "linked concerns"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("concern", "concern__business")
+
+    @admin.display(description="business")
+    def business(self, obj):
+        return obj.concern.business.name
+
+
+class ThemeEventInline(ReadOnlyInline):
+    model = ThemeEvent
+    fields = ["created_at", "kind", "actor", "rule", "from_tier", "to_tier", "detail"]
+    readonly_fields = fields
+    verbose_name_plural = "history (every state change)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(Theme)
+class ThemeAdmin(NPTScopedAdmin):
+    """Officers see their NPT's themes (e.g. one returned to them); administrators see all."""
+
+    list_display = [
+        "reference",
+        "title",
+        "tier",
+        "status",
+        "resolution_due_at",
+        "outcome",
+        "created_at",
+    ]
+    list_filter = ["status", "tier", "category", "npt_area"]
+    search_fields = ["reference", "title"]
+    list_select_related = ["outcome"]
+    inlines = [ThemeConcernInline, ThemeEventInline]
+    fields = [
+        "reference",
+        "title",
+        "category",
+        "npt_area",
+        "tier",
+        "status",
+        "priority",
+        "tier_entered_at",
+        "first_response_due_at",
+        "first_responded_at",
+        "resolution_due_at",
+        "overdue_flagged_at",
+        "outcome",
+        "outcome_note",
+        "resolved_at",
+        "created_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category", "npt_area")
+
+
+class ActionInline(ReadOnlyInline):
+    model = Action
+    fields = ["description", "owner", "owner_contact", "due_on", "completed_at"]
+    readonly_fields = fields
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "tier", "made_by", "created_at"]
+    list_filter = ["tier"]
+    list_select_related = ["concern", "theme", "made_by"]
+    readonly_fields = ["concern", "theme", "tier", "summary", "made_by", "created_at"]
+    inlines = [ActionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Sweep)
+class SweepAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "kind",
+        "trigger",
+        "escalated",
+        "flagged",
+        "warned",
+        "themes_created",
+        "emails_queued",
+        "notified_at",
+    ]
+    list_filter = ["kind", "trigger"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,345 @@
+"""Reads and one guarded write for the review area (/partnership/), on top of selectors.
+
+The queue mixes concerns and themes, so it is one UNION query of the same columns from both
+tables: filters, sorting and paging happen in the database and a page costs the same however
+long the queue is. Scoping comes from escalation.selectors (concerns_in_scope, themes_in_scope),
+so who sees what is decided in one place.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from engagement import deadlines
+from engagement.models import Concern, ConcernCategory, ConcernEvent, NPTArea, User
+
+from . import selectors, services
+from .models import Action, Decision, Theme
+from .selectors import MemberScope
+
+KINDS = ("concern", "theme")
+
+PRIORITY_RANK = {
+    Concern.Priority.URGENT: 0,
+    Concern.Priority.HIGH: 1,
+    Concern.Priority.NORMAL: 2,
+    Concern.Priority.LOW: 3,
+}
+
+# Sort keys offered on the queue; each ends with the kind and id so pages never overlap.
+SORTS = {
+    "due": ("Due soonest", [F("due").asc(nulls_last=True), "kind", "item_id"]),
+    "newest": ("Newest first", [F("created").desc(), "kind", "item_id"]),
+    "priority": (
+        "Priority, then due soonest",
+        ["priority_rank", F("due").asc(nulls_last=True), "kind", "item_id"],
+    ),
+}
+DEFAULT_SORT = "due"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the person asked the queue for (already validated by the filter form)."""
+
+    kind: str = ""
+    category_id: int | None = None
+    area_id: int | None = None
+    priority: str = ""
+    overdue: bool = False
+    tiers: tuple[int, ...] = ()  # empty: the person's own queue
+    sort: str = DEFAULT_SORT
+
+
+def queue_tiers(scope: MemberScope) -> list[tuple[int, str]]:
+    """The tiers whose open items the person may list: their own, and county-wide tier 2 for
+    the Partnership (it oversees the groups)."""
+    tiers = []
+    if scope.is_partnership:
+        tiers.append((Concern.Tier.PARTNERSHIP, "Business Safety Partnership (tier 3)"))
+    if scope.is_partnership or scope.group_ids:
+        label = "Co-ordinating Groups (tier 2)"
+        if not scope.is_partnership:
+            label = "Your Co-ordinating Group (tier 2)"
+        tiers.append((Concern.Tier.GROUP, label))
+    return tiers
+
+
+def _own_queue(scope: MemberScope) -> Q:
+    """The person's own queue, as selectors.queue_concerns has it: their groups' items at
+    tier 2, and the county's at tier 3 for the Partnership."""
+    q = Q(pk__in=[])
+    if scope.group_ids:
+        q |= Q(tier=Concern.Tier.GROUP, npt_area__group__in=scope.group_ids)
+    if scope.is_partnership:
+        q |= Q(tier=Concern.Tier.PARTNERSHIP)
+    return q
+
+
+def areas_in_scope(scope: MemberScope) -> QuerySet[NPTArea]:
+    if scope.is_partnership:
+        return NPTArea.objects.order_by("name")
+    return NPTArea.objects.filter(group__in=scope.group_ids).order_by("name")
+
+
+def categories() -> QuerySet[ConcernCategory]:
+    return ConcernCategory.objects.order_by("position", "name")
+
+
+def _priority_rank():
+    return Case(
+        *(When(priority=priority, then=Value(rank)) for priority, rank in PRIORITY_RANK.items()),
+        default=Value(len(PRIORITY_RANK)),
+        output_field=IntegerField(),
+    )
+
+
+# The columns both halves of the UNION select, in this order.
+_COLUMNS = (
+    "kind",
+    "item_id",
+    "ref",
+    "heading",
+    "category_name",
+    "area_name",
+    "group_name",
+    "item_priority",
+    "priority_rank",
+    "item_tier",
+    "item_status",
+    "due",
+    "paused",
+    "created",
+)
+
+
+def _concern_rows(queryset: QuerySet[Concern]) -> QuerySet:
+    return queryset.annotate(
+        kind=Value("concern", output_field=CharField()),
+        item_id=F("pk"),
+        ref=F("reference"),
+        heading=F("business__name"),
+        category_name=F("category__name"),
+        area_name=F("npt_area__name"),
+        group_name=F("npt_area__group__name"),
+        item_priority=F("priority"),
+        priority_rank=_priority_rank(),
+        item_tier=F("tier"),
+        item_status=F("status"),
+        due=F("resolution_due_at"),
+        paused=F("paused_at"),
+        created=F("created_at"),
+    ).values(*_COLUMNS)
+
+
+def _theme_rows(queryset: QuerySet[Theme]) -> QuerySet:
+    return queryset.annotate(
+        kind=Value("theme", output_field=CharField()),
+        item_id=F("pk"),
+        ref=F("reference"),
+        heading=F("title"),
+        category_name=F("category__name"),
+        area_name=F("npt_area__name"),
+        group_name=F("npt_area__group__name"),
+        item_priority=F("priority"),
+        priority_rank=_priority_rank(),
+        item_tier=F("tier"),
+        item_status=F("status"),
+        due=F("resolution_due_at"),
+        paused=Value(None, output_field=DateTimeField()),
+        created=F("created_at"),
+    ).values(*_COLUMNS)
+
+
+def _common_filters(filters: QueueFilters, scope: MemberScope) -> Q:
+    q = Q(tier__in=filters.tiers) if filters.tiers else _own_queue(scope)
+    if filters.category_id:
+        q &= Q(category_id=filters.category_id)
+    if filters.area_id:
+        q &= Q(npt_area_id=filters.area_id)
+    if filters.priority:
+        q &= Q(priority=filters.priority)
+    return q
+
+
+def queue(user: User, filters: QueueFilters, *, now: dt.datetime | None = None):
+    """Open concerns and themes at the chosen tiers in the person's scope, as one query of rows.
+
+    Overdue means the resolution deadline has passed and the clock is running (a concern
+    waiting for the business is paused, so it is not overdue).
+    """
+    now = now or timezone.now()
+    common = _common_filters(filters, selectors.member_scope(user))
+    parts = []
+    if filters.kind in ("", "concern"):
+        concerns = selectors.concerns_in_scope(user).filter(
+            common, status__in=Concern.OPEN_STATUSES
+        )
+        if filters.overdue:
+            concerns = concerns.filter(resolution_due_at__lt=now, paused_at__isnull=True)
+        parts.append(_concern_rows(concerns.order_by()))
+    if filters.kind in ("", "theme"):
+        themes = selectors.themes_in_scope(user).filter(common, status=Theme.Status.OPEN)
+        if filters.overdue:
+            themes = themes.filter(resolution_due_at__lt=now)
+        parts.append(_theme_rows(themes.order_by()))
+    rows = parts[0] if len(parts) == 1 else parts[0].union(parts[1], all=True)
+    return rows.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT])[1])
+
+
+# Time left, in the working days the deadlines are counted in.
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    text: str
+    overdue: bool = False
+    soon: bool = False
+    paused: bool = False
+
+
+def time_left(due: dt.datetime | None, *, now: dt.datetime, paused: dt.datetime | None = None):
+    """How long until the resolution deadline, in plain words; overdue says so, in words."""
+    if due is None:
+        return TimeLeft("No deadline set")
+    if paused is not None:
+        left = deadlines.working_days_between(paused, due)
+        return TimeLeft(
+            f"Clock paused while waiting for the business ({_days(left)} left)", paused=True
+        )
+    if due < now:
+        late = deadlines.working_days_between(due, now)
+        if late == 0:
+            return TimeLeft(f"Overdue since {timezone.localtime(due):%H:%M} today", overdue=True)
+        return TimeLeft(f"Overdue by {_days(late)}", overdue=True)
+    left = deadlines.working_days_between(now, due)
+    if left == 0:
+        return TimeLeft(f"Due today by {timezone.localtime(due):%H:%M}", soon=True)
+    return TimeLeft(f"{_days(left)} left", soon=left <= 2)
+
+
+def _days(n: int) -> str:
+    return f"{n} working day{'' if n == 1 else 's'}"
+
+
+# The item page.
+
+
+def linked_concerns(theme: Theme) -> QuerySet[Concern]:
+    """A theme's concerns with what partners need (never the reporters' contact details)."""
+    return (
+        theme.concerns.select_related("business", "category")
+        .only(
+            "pk",
+            "reference",
+            "status",
+            "created_at",
+            "occurred_on",
+            "description",
+            "business__name",
+            "business__town",
+            "business__sector",
+            "category__name",
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def themes_of(concern: Concern, user: User) -> QuerySet[Theme]:
+    """The themes in the person's scope that link this concern."""
+    return selectors.themes_in_scope(user).filter(links__concern=concern).order_by("-created_at")
+
+
+# Events done by the business, or by nobody in particular: the timeline names the business,
+# never the person who reported (partners see the business, not the reporter).
+_BUSINESS_EVENTS = {
+    ConcernEvent.Kind.SUBMITTED,
+    ConcernEvent.Kind.CONFIRMED,
+    ConcernEvent.Kind.REPLIED,
+    ConcernEvent.Kind.REOPENED,
+    ConcernEvent.Kind.CLOSED,
+}
+
+
+def event_actor(event, item) -> str:
+    """Who made the change, as a partner should read it."""
+    if isinstance(item, Concern) and (
+        event.kind in _BUSINESS_EVENTS
+        or (event.actor_id is not None and event.actor_id == item.reporter_id)
+    ):
+        return "The business"
+    if event.actor_id is None:
+        return "Automatic rule" if event.rule else "The portal"
+    return event.actor.get_full_name()
+
+
+def can_complete(scope: MemberScope, item: Concern | Theme, decision: Decision) -> bool:
+    """Actions are marked done by the body that agreed them."""
+    if decision.tier == Concern.Tier.PARTNERSHIP:
+        return scope.is_partnership
+    if decision.tier == Concern.Tier.GROUP:
+        return item.npt_area.group_id in scope.group_ids
+    return False
+
+
+def action_for_item(item: Concern | Theme, pk: int) -> Action:
+    """The action with this id on one of the item's decisions, or Action.DoesNotExist."""
+    field = "decision__concern" if isinstance(item, Concern) else "decision__theme"
+    return Action.objects.select_related("decision", "owner").get(pk=pk, **{field: item})
+
+
+# The one write here: a decision recorded once per form.
+
+
+def decision_record_once(
+    *,
+    item: Concern | Theme,
+    actor: User,
+    summary: str,
+    actions: Sequence[services.ActionSpec],
+    from_tier: int,
+    seen_decision_id: int,
+) -> tuple[Decision, bool]:
+    """Record a decision unless this same form already did; returns it and whether it is new.
+
+    The form carries the newest decision id on the item when it was shown. Under the item's
+    row lock, a decision by the same person with the same summary newer than that is this
+    form's earlier submission (a double click, a resent POST), so it is returned, not doubled.
+    """
+    model = type(item)
+    summary = (summary or "").strip()
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=item.pk)
+        if not locked.is_open:
+            raise ValidationError("This already has an outcome.")
+        if locked.tier != from_tier:
+            raise ValidationError("This has moved since you opened it.")
+        field = "concern" if model is Concern else "theme"
+        earlier = (
+            Decision.objects.filter(
+                **{field: locked}, made_by=actor, summary=summary, pk__gt=seen_decision_id
+            )
+            .order_by("pk")
+            .first()
+        )
+        if earlier is not None:
+            return earlier, False
+        decision = services.decision_record(
+            item=locked, actor=actor, summary=summary, actions=actions
+        )
+    return decision, True

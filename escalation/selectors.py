@@ -1,0 +1,273 @@
+"""Reads for the escalation chain: who owns an item, who may see it, who hears about it.
+
+The partnership review area (/partnership/) reaches every item through these, so the scoping
+rules live in one place:
+
+- a Co-ordinating Group member sees the items of the NPT areas their group covers;
+- a Partnership member (or its chair) sees the whole county;
+- "in scope" means an item that is, or has been, above tier 1: a concern the NPT still holds
+  and never escalated is the NPT's business, not the group's.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from engagement.models import Concern, ConcernEvent, NPTArea, NPTOfficer, User
+
+from .models import CoordinatingGroup, GroupMembership, Partnership, PartnershipMembership, Theme
+
+# Concern: escalated (tier 2+) at some time. A returned concern drops to tier 1 but stays in
+# the scope of the body that returned it, so they can follow what happened next.
+_EVER_ESCALATED = Exists(
+    ConcernEvent.objects.filter(concern=OuterRef("pk"), kind=ConcernEvent.Kind.ESCALATED)
+)
+
+CONCERN_RELATED = ("business", "category", "npt_area", "npt_area__group", "assigned_officer")
+THEME_RELATED = ("category", "npt_area", "npt_area__group", "outcome")
+
+
+@dataclass(frozen=True)
+class Body:
+    """The body that owns an item at its tier, for display and for notifications."""
+
+    tier: int
+    kind: str  # "npt", "group" or "partnership"
+    name: str
+    obj: NPTArea | CoordinatingGroup | Partnership | None
+
+    def __str__(self):
+        return self.name
+
+
+@dataclass(frozen=True)
+class MemberScope:
+    """What a person may see above tier 1; computed once per request."""
+
+    group_ids: frozenset[int]
+    is_partnership: bool
+
+    @property
+    def is_member(self) -> bool:
+        return self.is_partnership or bool(self.group_ids)
+
+    @property
+    def tiers(self) -> tuple[int, ...]:
+        """The tiers whose queue this person works."""
+        tiers = []
+        if self.group_ids:
+            tiers.append(Concern.Tier.GROUP)
+        if self.is_partnership:
+            tiers.append(Concern.Tier.PARTNERSHIP)
+        return tuple(tiers)
+
+
+def member_scope(user: User) -> MemberScope:
+    """The groups a person belongs to (or chairs) and whether they are in the Partnership."""
+    if not user.is_authenticated or not user.is_active:
+        return MemberScope(group_ids=frozenset(), is_partnership=False)
+    cached = getattr(user, "_escalation_scope", None)
+    if cached is not None:
+        return cached
+    group_ids = frozenset(
+        CoordinatingGroup.objects.filter(Q(memberships__user=user) | Q(chair=user))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    is_partnership = Partnership.objects.filter(Q(memberships__user=user) | Q(chair=user)).exists()
+    scope = MemberScope(group_ids=group_ids, is_partnership=is_partnership)
+    user._escalation_scope = scope
+    return scope
+
+
+def _area_filter(scope: MemberScope, prefix: str = "") -> Q | None:
+    if scope.is_partnership:
+        return Q()
+    if scope.group_ids:
+        return Q(**{f"{prefix}npt_area__group__in": scope.group_ids})
+    return None
+
+
+def concerns_in_scope(user: User) -> QuerySet[Concern]:
+    """Concerns a group or partnership member may open: above tier 1 now or at some time."""
+    scope = member_scope(user)
+    area = _area_filter(scope)
+    if area is None:
+        return Concern.objects.none()
+    return (
+        Concern.objects.filter(area)
+        .filter(Q(tier__gte=Concern.Tier.GROUP) | _EVER_ESCALATED)
+        .select_related(*CONCERN_RELATED)
+    )
+
+
+def themes_in_scope(user: User) -> QuerySet[Theme]:
+    """Themes a group or partnership member may open (all tiers: a theme is born above tier 1)."""
+    scope = member_scope(user)
+    area = _area_filter(scope)
+    if area is None:
+        return Theme.objects.none()
+    return Theme.objects.filter(area).select_related(*THEME_RELATED)
+
+
+def queue_concerns(user: User) -> QuerySet[Concern]:
+    """Open concerns waiting at the person's tier(s), within their scope, soonest due first."""
+    scope = member_scope(user)
+    tier_filter = Q(pk__in=[])
+    if scope.group_ids:
+        tier_filter |= Q(tier=Concern.Tier.GROUP, npt_area__group__in=scope.group_ids)
+    if scope.is_partnership:
+        tier_filter |= Q(tier=Concern.Tier.PARTNERSHIP)
+    return (
+        Concern.objects.filter(tier_filter, status__in=Concern.OPEN_STATUSES)
+        .select_related(*CONCERN_RELATED)
+        .order_by("resolution_due_at", "pk")
+    )
+
+
+def queue_themes(user: User) -> QuerySet[Theme]:
+    """Open themes waiting at the person's tier(s), within their scope, soonest due first."""
+    scope = member_scope(user)
+    tier_filter = Q(pk__in=[])
+    if scope.group_ids:
+        tier_filter |= Q(tier=Concern.Tier.GROUP, npt_area__group__in=scope.group_ids)
+    if scope.is_partnership:
+        tier_filter |= Q(tier=Concern.Tier.PARTNERSHIP)
+    return (
+        Theme.objects.filter(tier_filter, status=Theme.Status.OPEN)
+        .select_related(*THEME_RELATED)
+        .order_by("resolution_due_at", "pk")
+    )
+
+
+def item_for_user(user: User, kind: str, pk: int) -> Concern | Theme:
+    """The concern or theme with this id if the person may see it, else 404."""
+    if kind == "concern":
+        queryset = concerns_in_scope(user)
+    elif kind == "theme":
+        queryset = themes_in_scope(user)
+    else:
+        raise Http404("No such item.")
+    item = queryset.filter(pk=pk).first()
+    if item is None:
+        raise Http404("No such item.")
+    return item
+
+
+def user_can_act(user: User, item: Concern | Theme) -> bool:
+    """May this person escalate, return, resolve or decide on the item right now?
+
+    Only the body that owns it at its tier acts: the group at tier 2, the Partnership at 3.
+    """
+    if not item.is_open:
+        return False
+    scope = member_scope(user)
+    if item.tier == Concern.Tier.PARTNERSHIP:
+        return scope.is_partnership
+    if item.tier == Concern.Tier.GROUP:
+        return item.npt_area.group_id in scope.group_ids
+    return False
+
+
+def item_events(item: Concern | Theme) -> QuerySet:
+    """The item's full timeline, oldest first, with who did what."""
+    return item.events.select_related("actor").order_by("created_at", "pk")
+
+
+def item_decisions(item: Concern | Theme) -> QuerySet:
+    """The item's decisions, each with its actions (prefetched) and their owners."""
+    from django.db.models import Prefetch
+
+    from .models import Action
+
+    return item.decisions.select_related("made_by").prefetch_related(
+        Prefetch("actions", queryset=Action.objects.select_related("owner", "completed_by"))
+    )
+
+
+def owning_body(item: Concern | Theme, *, partnership: Partnership | None = None) -> Body:
+    """Who holds the item at its tier. Load npt_area__group first to avoid a query."""
+    area = item.npt_area
+    if item.tier == Concern.Tier.PARTNERSHIP:
+        partnership = partnership or Partnership.load()
+        return Body(item.tier, "partnership", partnership.name, partnership)
+    if item.tier == Concern.Tier.GROUP:
+        group = area.group if area.group_id else None
+        if group is None:
+            return Body(item.tier, "group", f"No Co-ordinating Group covers {area}", None)
+        return Body(item.tier, "group", group.name, group)
+    return Body(item.tier, "npt", f"{area} Neighbourhood Policing Team", area)
+
+
+# Who hears about an item: the body's members, or its shared mailbox when it has none.
+
+
+def _active_emails(users) -> list[str]:
+    return sorted({u.email for u in users if u.is_active and u.email})
+
+
+def npt_recipients(area_ids) -> dict[int, list[str]]:
+    """Officers of each NPT area, or the area's mailbox when nobody is posted there."""
+    found: dict[int, set[str]] = {area_id: set() for area_id in area_ids}
+    for posting in NPTOfficer.objects.filter(area_id__in=area_ids).select_related("user"):
+        if posting.user.is_active:
+            found[posting.area_id].add(posting.user.email)
+    missing = [area_id for area_id, emails in found.items() if not emails]
+    if missing:
+        for area_id, email in NPTArea.objects.filter(pk__in=missing).values_list("pk", "email"):
+            if email:
+                found[area_id].add(email)
+    return {area_id: sorted(emails) for area_id, emails in found.items()}
+
+
+def group_recipients(group_ids) -> dict[int, list[str]]:
+    """Members of each group, or the group's mailbox when it has no members."""
+    found: dict[int, set[str]] = {group_id: set() for group_id in group_ids}
+    for membership in GroupMembership.objects.filter(group_id__in=group_ids).select_related("user"):
+        if membership.user.is_active:
+            found[membership.group_id].add(membership.user.email)
+    missing = [group_id for group_id, emails in found.items() if not emails]
+    if missing:
+        rows = CoordinatingGroup.objects.filter(pk__in=missing).values_list("pk", "email")
+        for group_id, email in rows:
+            if email:
+                found[group_id].add(email)
+    return {group_id: sorted(emails) for group_id, emails in found.items()}
+
+
+def partnership_recipients(partnership: Partnership | None = None) -> list[str]:
+    """Partnership members, or its mailbox when it has none."""
+    partnership = partnership or Partnership.load()
+    memberships = PartnershipMembership.objects.filter(partnership=partnership).select_related(
+        "user"
+    )
+    emails = _active_emails(m.user for m in memberships)
+    if not emails and partnership.email:
+        emails = [partnership.email]
+    return emails
+
+
+def chair_recipients(partnership: Partnership | None = None) -> list[str]:
+    """The Partnership chair; without one, its mailbox; without that, its members."""
+    partnership = partnership or Partnership.load()
+    if partnership.chair_id and partnership.chair.is_active:
+        return [partnership.chair.email]
+    if partnership.email:
+        return [partnership.email]
+    return partnership_recipients(partnership)
+
+
+def item_owner_emails(item: Concern | Theme) -> list[str]:
+    """Everyone who owns the item at its tier (for a single item's notification)."""
+    if item.tier == Concern.Tier.PARTNERSHIP:
+        return partnership_recipients()
+    if item.tier == Concern.Tier.GROUP:
+        if not item.npt_area.group_id:
+            # Misconfigured (no group for the NPT): the chair makes sure it is not lost.
+            return chair_recipients()
+        return group_recipients([item.npt_area.group_id])[item.npt_area.group_id]
+    officer = getattr(item, "assigned_officer", None)
+    if officer is not None and officer.is_active:
+        return [officer.email]
+    return npt_recipients([item.npt_area_id])[item.npt_area_id]

@@ -1,0 +1,45 @@
+"""Periodic escalation work. Thin: each task calls one service that works from the database.
+
+The database is the source of truth: a lost or duplicated message changes nothing, because the
+next run finds the same rows still due (or already moved) and claims them conditionally.
+Schedules live in settings.CELERY_BEAT_SCHEDULE; nothing here uses an ETA or countdown.
+"""
+
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+# Transient trouble only: a dropped or locked database, a broker blip while emails are queued.
+# Anything else is a bug and fails loudly rather than retrying forever.
+TRANSIENT = (OperationalError, InterfaceError, BrokerOperationalError)
+RETRY = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+# The hard limit stays below services.SWEEP_STALE_AFTER, so a run killed by it is recognised
+# as dead and its committed moves are notified by the next run.
+@shared_task(ignore_result=True, soft_time_limit=540, time_limit=600, **RETRY)
+def escalate_overdue() -> dict:
+    report = services.sweep_run(trigger="beat")
+    for line in report.lines():
+        logger.info("escalate_overdue: %s", line)
+    return {"escalated": report.escalated_total, "flagged": report.flagged}
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **RETRY)
+def detect_themes() -> dict:
+    report = services.theme_detect(trigger="beat")
+    for line in report.lines():
+        logger.info("detect_themes: %s", line)
+    return {"created": len(report.created), "extended": len(report.extended)}

@@ -1,0 +1,233 @@
+"""Reads for the resource library, Watch schemes, seminars and contacts, scoped to the person."""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from engagement.models import Concern, NPTArea
+
+from .models import (
+    Alert,
+    Booking,
+    Resource,
+    ResourceSector,
+    SchemeMembership,
+    Seminar,
+    SpecialistContact,
+    WatchScheme,
+)
+
+ADVICE_LIMIT = 5
+
+
+# Resources
+
+
+def resources_visible_to(user) -> QuerySet[Resource]:
+    """Published resources; editors also see drafts (to preview them before publishing)."""
+    resources = Resource.objects.all()
+    if user.is_authenticated and user.has_perm("resources.change_resource"):
+        return resources
+    return resources.filter(status=Resource.Status.PUBLISHED)
+
+
+def resource_search(*, user, query: str = "", topic=None, sector: str = "") -> QuerySet[Resource]:
+    """The resources a person may see, filtered by free text, topic and sector."""
+    resources = resources_visible_to(user).prefetch_related("topics", "sector_tags")
+    for term in query.split()[:8]:
+        resources = resources.filter(
+            Q(title__icontains=term)
+            | Q(summary__icontains=term)
+            | Q(body__icontains=term)
+            | Q(publisher__icontains=term)
+        )
+    if topic is not None:
+        resources = resources.filter(
+            Exists(
+                Resource.topics.through.objects.filter(
+                    resource_id=OuterRef("pk"), topic_id=topic.pk
+                )
+            )
+        )
+    if sector:
+        # Resources tagged with no sector are for every business, so they match every sector.
+        resources = resources.filter(
+            Exists(ResourceSector.objects.filter(resource=OuterRef("pk"), sector=sector))
+            | ~Exists(ResourceSector.objects.filter(resource=OuterRef("pk")))
+        )
+    return resources
+
+
+# Advice that fits a concern
+
+
+@dataclass(frozen=True)
+class Advice:
+    resources: list[Resource]
+    contacts: list[SpecialistContact]
+
+
+def specialist_teams_for(concern: Concern) -> list[str]:
+    """Which specialist teams a concern calls for, by its category and its business."""
+    teams = []
+    if concern.category.is_rural or concern.business.is_rural:
+        teams.append(SpecialistContact.Team.RURAL)
+    if concern.category.is_cyber:
+        teams.append(SpecialistContact.Team.CYBER)
+    return teams
+
+
+def advice_for_concern(concern: Concern) -> Advice:
+    """Published resources linked to the concern's category that suit its business's sector,
+    sector-specific ones first, and the specialist contacts that apply. Two queries at most."""
+    sector = concern.business.sector
+    for_sector = Exists(ResourceSector.objects.filter(resource=OuterRef("pk"), sector=sector))
+    any_sector = ~Exists(ResourceSector.objects.filter(resource=OuterRef("pk")))
+    resources = list(
+        Resource.objects.filter(status=Resource.Status.PUBLISHED, categories=concern.category_id)
+        .filter(for_sector | any_sector)
+        .annotate(is_for_sector=for_sector)
+        .order_by("-is_for_sector", "position", "title")[:ADVICE_LIMIT]
+    )
+    teams = specialist_teams_for(concern)
+    contacts = (
+        list(SpecialistContact.objects.filter(is_active=True, team__in=teams)) if teams else []
+    )
+    return Advice(resources=resources, contacts=contacts)
+
+
+# Watch schemes
+
+
+def is_scheme_coordinator(user, scheme: WatchScheme) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return scheme.coordinators.filter(pk=user.pk).exists()
+
+
+def can_manage_scheme(user, scheme: WatchScheme) -> bool:
+    """Coordinators of the scheme, and editors, decide applications."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.has_perm("resources.change_schememembership") or is_scheme_coordinator(user, scheme)
+
+
+def can_post_alert(user, scheme: WatchScheme) -> bool:
+    """Coordinators of the scheme, and editors, post alerts."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.has_perm("resources.add_alert") or is_scheme_coordinator(user, scheme)
+
+
+def can_read_alerts(user, scheme: WatchScheme) -> bool:
+    """Members (people of an approved business), the coordinators and editors read alerts."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.has_perm("resources.view_alert") or is_scheme_coordinator(user, scheme):
+        return True
+    return SchemeMembership.objects.filter(
+        scheme=scheme,
+        status=SchemeMembership.Status.APPROVED,
+        business__memberships__user=user,
+    ).exists()
+
+
+def memberships_of_user(user, scheme: WatchScheme | None = None) -> QuerySet[SchemeMembership]:
+    """Open and past memberships of the businesses the person belongs to."""
+    memberships = SchemeMembership.objects.filter(business__memberships__user=user).select_related(
+        "business", "scheme", "contact"
+    )
+    if scheme is not None:
+        memberships = memberships.filter(scheme=scheme)
+    return memberships
+
+
+def alerts_for_members(scheme: WatchScheme) -> QuerySet[Alert]:
+    return scheme.alerts.select_related("posted_by")
+
+
+def schemes_with_pending_counts() -> QuerySet[WatchScheme]:
+    return WatchScheme.objects.annotate(
+        pending_count=Count("memberships", filter=Q(memberships__status="pending"))
+    )
+
+
+# Seminars
+
+
+def seminars_upcoming(*, now) -> QuerySet[Seminar]:
+    """Published and cancelled seminars still to come, with their places taken."""
+    return (
+        Seminar.objects.filter(
+            status__in=[Seminar.Status.PUBLISHED, Seminar.Status.CANCELLED], ends_at__gt=now
+        )
+        .annotate(
+            places_taken=Count("bookings", filter=Q(bookings__status=Booking.Status.CONFIRMED))
+        )
+        .order_by("starts_at", "pk")
+    )
+
+
+def seminars_visible_to(user) -> QuerySet[Seminar]:
+    """Published and cancelled seminars; editors also see drafts."""
+    seminars = Seminar.objects.all()
+    if user.is_authenticated and user.has_perm("resources.change_seminar"):
+        return seminars
+    return seminars.exclude(status=Seminar.Status.DRAFT)
+
+
+def bookings_of_user(user) -> QuerySet[Booking]:
+    return Booking.objects.filter(user=user).select_related("seminar", "business")
+
+
+def waiting_position(booking: Booking) -> int | None:
+    """1 for the first person on the waiting list; None for anyone not waiting."""
+    if booking.status != Booking.Status.WAITING:
+        return None
+    ahead = Booking.objects.filter(
+        seminar_id=booking.seminar_id, status=Booking.Status.WAITING
+    ).filter(
+        Q(created_at__lt=booking.created_at) | Q(created_at=booking.created_at, pk__lt=booking.pk)
+    )
+    return ahead.count() + 1
+
+
+# Contacts
+
+
+def _model_or_none(app_label: str, name: str):
+    try:
+        return apps.get_model(app_label, name)
+    except LookupError:
+        return None
+
+
+@dataclass(frozen=True)
+class Contacts:
+    areas: list
+    specialists: list
+    groups: list
+    partnerships: list
+
+
+def contacts_directory() -> Contacts:
+    """Every NPT with its postcode districts, the specialist teams, and, once the escalation app
+    provides them, the Business Co-ordinating Groups and the Partnership. Fixed query count."""
+    areas = NPTArea.objects.prefetch_related("districts")
+    if any(field.name == "group" for field in NPTArea._meta.get_fields()):
+        areas = areas.select_related("group")
+    areas = list(areas)
+    specialists = list(SpecialistContact.objects.filter(is_active=True))
+    groups, partnerships = [], []
+    group_model = _model_or_none("escalation", "CoordinatingGroup")
+    if group_model is not None:
+        groups = list(
+            group_model.objects.order_by("name").prefetch_related(
+                Prefetch("npt_areas", queryset=NPTArea.objects.order_by("name"))
+            )
+        )
+    partnership_model = _model_or_none("escalation", "Partnership")
+    if partnership_model is not None:
+        partnerships = list(partnership_model.objects.order_by("name"))
+    return Contacts(areas=areas, specialists=specialists, groups=groups, partnerships=partnerships)

@@ -1,0 +1,580 @@
+"""Every write to resources, Watch schemes, alerts, seminars and bookings goes through here."""
+
+import datetime as dt
+import logging
+import uuid
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from engagement.emails import email_queue
+from engagement.models import Business, BusinessMembership, User
+
+from . import selectors
+from .models import (
+    Alert,
+    AlertDelivery,
+    Booking,
+    CommunityEvent,
+    Resource,
+    ResourceSector,
+    SchemeMembership,
+    Seminar,
+    WatchScheme,
+)
+
+logger = logging.getLogger(__name__)
+
+# The digest runs weekly and sends what each member has not had; looking back two weeks lets a
+# run that was missed or late catch up, and the delivery records stop anything going twice.
+DIGEST_WINDOW = dt.timedelta(days=14)
+
+
+def _event(kind, *, actor=None, detail="", **links) -> CommunityEvent:
+    return CommunityEvent.objects.create(kind=kind, actor=actor, detail=detail, **links)
+
+
+def _require_member_of(user: User, business: Business) -> None:
+    if not BusinessMembership.objects.filter(user=user, business=business).exists():
+        raise PermissionDenied("You can act only for businesses you belong to.")
+
+
+# Resource library
+
+
+def resource_save(
+    *,
+    resource: Resource,
+    sectors: list[str],
+    document: UploadedFile | None = None,
+) -> Resource:
+    """Save a resource from the admin with its sectors; a new document gets a random file name."""
+    with transaction.atomic():
+        if document is not None:
+            resource.document_name = (document.name or "document.pdf")[:255]
+            resource.document_size = document.size
+            document.name = f"{uuid.uuid4().hex}.pdf"
+            resource.document = document
+        elif not resource.document:
+            resource.document_name = ""
+            resource.document_size = None
+        if resource.status == Resource.Status.PUBLISHED and resource.published_at is None:
+            resource.published_at = timezone.now()
+        resource.full_clean(exclude=["topics", "categories"])
+        resource.save()
+        wanted = set(sectors)
+        resource.sector_tags.exclude(sector__in=wanted).delete()
+        existing = set(resource.sector_tags.values_list("sector", flat=True))
+        ResourceSector.objects.bulk_create(
+            [ResourceSector(resource=resource, sector=s) for s in sorted(wanted - existing)]
+        )
+    return resource
+
+
+def resource_publish(*, resource: Resource) -> bool:
+    """Publish a draft; True if this call published it."""
+    return bool(
+        Resource.objects.filter(pk=resource.pk, status=Resource.Status.DRAFT).update(
+            status=Resource.Status.PUBLISHED, published_at=timezone.now()
+        )
+    )
+
+
+def resource_unpublish(*, resource: Resource) -> bool:
+    """Take a resource off the public site; True if this call did it."""
+    return bool(
+        Resource.objects.filter(pk=resource.pk, status=Resource.Status.PUBLISHED).update(
+            status=Resource.Status.DRAFT
+        )
+    )
+
+
+# Watch schemes: membership
+
+
+def scheme_set_coordinators(*, scheme: WatchScheme, coordinators: list[User]) -> None:
+    """Replace the people who coordinate a scheme."""
+    scheme.coordinators.set(coordinators)
+
+
+def _scheme_managers_emails(scheme: WatchScheme) -> list[str]:
+    emails = list(
+        scheme.coordinators.filter(is_active=True).order_by("email").values_list("email", flat=True)
+    )
+    if not emails and scheme.email:
+        emails = [scheme.email]
+    return emails
+
+
+def membership_apply(
+    *, scheme: WatchScheme, business: Business, user: User, note: str = ""
+) -> SchemeMembership:
+    """Apply for a business to join a scheme; applying again gives back the open application."""
+    _require_member_of(user, business)
+    existing = SchemeMembership.objects.filter(
+        scheme=scheme, business=business, status__in=SchemeMembership.OPEN_STATUSES
+    ).first()
+    if existing is not None:
+        return existing
+    if not scheme.is_accepting:
+        raise ValidationError(f"{scheme.name} is not taking applications at the moment.")
+    try:
+        with transaction.atomic():
+            membership = SchemeMembership.objects.create(
+                scheme=scheme, business=business, contact=user, application_note=note
+            )
+            _event(CommunityEvent.Kind.APPLIED, actor=user, membership=membership)
+            for to in _scheme_managers_emails(scheme):
+                email_queue(to=to, template="watch_application", context={"membership": membership})
+    except IntegrityError:
+        # A double submission raced this one; the other created the application.
+        existing = SchemeMembership.objects.filter(
+            scheme=scheme, business=business, status__in=SchemeMembership.OPEN_STATUSES
+        ).first()
+        if existing is None:
+            raise
+        return existing
+    return membership
+
+
+def _decide(*, membership, actor, new_status, reason) -> SchemeMembership:
+    if not selectors.can_manage_scheme(actor, membership.scheme):
+        raise PermissionDenied("Only the scheme's coordinators and editors decide applications.")
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = SchemeMembership.objects.filter(
+            pk=membership.pk, status=SchemeMembership.Status.PENDING
+        ).update(status=new_status, decided_at=now, decided_by=actor, decision_reason=reason)
+        membership.refresh_from_db()
+        if not claimed:
+            return membership
+        approved = new_status == SchemeMembership.Status.APPROVED
+        _event(
+            CommunityEvent.Kind.APPROVED if approved else CommunityEvent.Kind.DECLINED,
+            actor=actor,
+            membership=membership,
+            detail=reason,
+        )
+        if membership.contact_id and membership.contact.is_active:
+            email_queue(
+                to=membership.contact.email,
+                template="watch_approved" if approved else "watch_declined",
+                context={"membership": membership},
+            )
+    return membership
+
+
+def membership_approve(*, membership: SchemeMembership, actor: User) -> SchemeMembership:
+    """Accept a pending application and tell the applicant; does nothing once decided."""
+    return _decide(
+        membership=membership, actor=actor, new_status=SchemeMembership.Status.APPROVED, reason=""
+    )
+
+
+def membership_decline(
+    *, membership: SchemeMembership, actor: User, reason: str
+) -> SchemeMembership:
+    """Turn down a pending application with a reason the applicant is told."""
+    if not reason.strip():
+        raise ValidationError("Give the business a reason.")
+    return _decide(
+        membership=membership,
+        actor=actor,
+        new_status=SchemeMembership.Status.DECLINED,
+        reason=reason.strip(),
+    )
+
+
+def membership_leave(*, membership: SchemeMembership, user: User) -> SchemeMembership:
+    """Leave a scheme (or withdraw an application); alerts stop at once."""
+    _require_member_of(user, membership.business)
+    with transaction.atomic():
+        claimed = SchemeMembership.objects.filter(
+            pk=membership.pk, status__in=SchemeMembership.OPEN_STATUSES
+        ).update(status=SchemeMembership.Status.LEFT, left_at=timezone.now())
+        membership.refresh_from_db()
+        if claimed:
+            _event(CommunityEvent.Kind.LEFT, actor=user, membership=membership)
+    return membership
+
+
+def membership_set_preference(
+    *, membership: SchemeMembership, user: User, preference: str
+) -> SchemeMembership:
+    """Choose how the membership's contact hears about alerts."""
+    _require_member_of(user, membership.business)
+    if preference not in SchemeMembership.AlertPreference.values:
+        raise ValidationError("Choose how you want to hear about alerts.")
+    with transaction.atomic():
+        changed = (
+            SchemeMembership.objects.filter(pk=membership.pk)
+            .exclude(alert_preference=preference)
+            .update(alert_preference=preference)
+        )
+        membership.refresh_from_db()
+        if changed:
+            _event(
+                CommunityEvent.Kind.PREFERENCE,
+                actor=user,
+                membership=membership,
+                detail=membership.get_alert_preference_display(),
+            )
+    return membership
+
+
+# Watch schemes: alerts
+
+
+def _reachable_memberships():
+    """Approved memberships whose contact is active and still belongs to the business: someone
+    who has left a business stops receiving its members-only alerts."""
+    return SchemeMembership.objects.filter(
+        status=SchemeMembership.Status.APPROVED,
+        contact__is_active=True,
+        business__memberships__user=F("contact"),
+    )
+
+
+def alert_post(
+    *,
+    scheme: WatchScheme,
+    actor: User,
+    title: str,
+    body: str,
+    urgency: str = Alert.Urgency.ROUTINE,
+    expires_at: dt.datetime | None = None,
+    submission_key: uuid.UUID | None = None,
+) -> Alert:
+    """Post an alert to a scheme's members and email those who want it now; the same
+    submission key gives the same alert back and sends nothing again."""
+    if not selectors.can_post_alert(actor, scheme):
+        raise PermissionDenied("Only the scheme's coordinators and editors post alerts.")
+    if urgency not in Alert.Urgency.values:
+        raise ValidationError("Choose how urgent the alert is.")
+    submission_key = submission_key or uuid.uuid4()
+    existing = Alert.objects.filter(submission_key=submission_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                scheme=scheme,
+                title=title,
+                body=body,
+                urgency=urgency,
+                expires_at=expires_at,
+                posted_by=actor,
+                submission_key=submission_key,
+            )
+            _event(CommunityEvent.Kind.ALERT_POSTED, actor=actor, alert=alert, detail=title)
+            alert_send_immediate(alert=alert)
+    except IntegrityError:
+        existing = Alert.objects.filter(submission_key=submission_key).first()
+        if existing is None:
+            raise
+        return existing
+    return alert
+
+
+def alert_set_expiry(*, alert: Alert, expires_at: dt.datetime | None) -> Alert:
+    """Change when an alert expires; what was posted and emailed stays as it was."""
+    Alert.objects.filter(pk=alert.pk).update(expires_at=expires_at)
+    alert.refresh_from_db()
+    return alert
+
+
+def alert_send_immediate(*, alert: Alert) -> int:
+    """Email the alert to every member who wants it now and has not had it; safe to repeat."""
+    wanted = [SchemeMembership.AlertPreference.EVERY]
+    if alert.is_urgent:
+        wanted.append(SchemeMembership.AlertPreference.URGENT)
+    with transaction.atomic():
+        # The lock makes two sends of the same alert take turns; the second finds it all done.
+        alert = Alert.objects.select_for_update().select_related("scheme").get(pk=alert.pk)
+        if alert.is_expired:
+            return 0
+        memberships = (
+            _reachable_memberships()
+            .filter(scheme_id=alert.scheme_id, alert_preference__in=wanted)
+            # An alert reaches those who were members when it was posted (as the digest does).
+            .filter(decided_at__lte=alert.posted_at)
+            .exclude(deliveries__alert=alert)
+            .select_related("contact", "business")
+            .order_by("pk")
+        )
+        deliveries = []
+        for membership in memberships:
+            email = email_queue(
+                to=membership.contact.email,
+                template="watch_alert",
+                context={"alert": alert, "scheme": alert.scheme, "membership": membership},
+            )
+            deliveries.append(
+                AlertDelivery(
+                    alert=alert,
+                    membership=membership,
+                    channel=AlertDelivery.Channel.IMMEDIATE,
+                    email=email,
+                )
+            )
+        AlertDelivery.objects.bulk_create(deliveries)
+    return len(deliveries)
+
+
+def alert_digest_send(*, now: dt.datetime | None = None) -> int:
+    """Send each weekly-digest member, in one email, the unexpired alerts posted since they
+    joined (within DIGEST_WINDOW) that they have not had; safe to run twice or beside itself.
+    Returns the number of emails."""
+    now = now or timezone.now()
+    since = now - DIGEST_WINDOW
+    member_ids = list(
+        _reachable_memberships()
+        .filter(alert_preference=SchemeMembership.AlertPreference.DIGEST)
+        .filter(scheme__alerts__posted_at__gte=since)
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )
+    sent = 0
+    for membership_id in member_ids:
+        with transaction.atomic():
+            # Locking the membership stops a second run writing the same digest; a run that
+            # finds it locked skips it, and the records written here stop any repeat later.
+            membership = (
+                SchemeMembership.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("scheme", "contact", "business")
+                .filter(
+                    pk=membership_id,
+                    status=SchemeMembership.Status.APPROVED,
+                    alert_preference=SchemeMembership.AlertPreference.DIGEST,
+                )
+                .first()
+            )
+            if membership is None or membership.contact is None:
+                continue
+            alerts = list(
+                membership.scheme.alerts.filter(posted_at__gte=since, posted_at__lte=now)
+                .filter(
+                    posted_at__gte=membership.decided_at or membership.applied_at,
+                )
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .exclude(deliveries__membership=membership)
+                .order_by("posted_at", "pk")
+            )
+            if not alerts:
+                continue
+            email = email_queue(
+                to=membership.contact.email,
+                template="watch_digest",
+                context={"alerts": alerts, "scheme": membership.scheme, "membership": membership},
+            )
+            AlertDelivery.objects.bulk_create(
+                [
+                    AlertDelivery(
+                        alert=alert,
+                        membership=membership,
+                        channel=AlertDelivery.Channel.DIGEST,
+                        email=email,
+                    )
+                    for alert in alerts
+                ]
+            )
+            sent += 1
+    return sent
+
+
+# Seminars
+
+
+def _locked_seminar(seminar: Seminar) -> Seminar:
+    # Every booking change for a seminar holds its row, so counting places and taking one
+    # cannot interleave with another booking or cancellation for the same seminar.
+    return Seminar.objects.select_for_update().get(pk=seminar.pk)
+
+
+def _confirmed_count(seminar: Seminar) -> int:
+    return Booking.objects.filter(seminar=seminar, status=Booking.Status.CONFIRMED).count()
+
+
+def seminar_book(*, seminar: Seminar, user: User, business: Business) -> Booking:
+    """Book a place for a person from one of their businesses, or a place on the waiting list
+    when it is full; booking again gives back the live booking."""
+    _require_member_of(user, business)
+    try:
+        with transaction.atomic():
+            seminar = _locked_seminar(seminar)
+            existing = Booking.objects.filter(
+                seminar=seminar, user=user, status__in=Booking.LIVE_STATUSES
+            ).first()
+            if existing is not None:
+                return existing
+            if not seminar.is_bookable:
+                raise ValidationError("This seminar is not taking bookings.")
+            now = timezone.now()
+            has_place = _confirmed_count(seminar) < seminar.capacity
+            booking = Booking.objects.create(
+                seminar=seminar,
+                user=user,
+                business=business,
+                status=Booking.Status.CONFIRMED if has_place else Booking.Status.WAITING,
+                confirmed_at=now if has_place else None,
+                created_at=now,
+            )
+            _event(
+                CommunityEvent.Kind.BOOKED if has_place else CommunityEvent.Kind.WAITLISTED,
+                actor=user,
+                seminar=seminar,
+                booking=booking,
+            )
+            email_queue(
+                to=user.email,
+                template="seminar_booked" if has_place else "seminar_waitlisted",
+                context={"booking": booking, "seminar": seminar},
+            )
+    except IntegrityError:
+        # Without row locks (SQLite) a double submission can reach the constraint instead.
+        existing = Booking.objects.filter(
+            seminar=seminar, user=user, status__in=Booking.LIVE_STATUSES
+        ).first()
+        if existing is None:
+            raise
+        return existing
+    return booking
+
+
+def _fill_places(seminar: Seminar) -> list[Booking]:
+    """Give free places to the waiting list, first come first served. Call with the seminar
+    locked."""
+    if not seminar.is_bookable:
+        return []
+    free = seminar.capacity - _confirmed_count(seminar)
+    if free <= 0:
+        return []
+    now = timezone.now()
+    promoted = list(
+        Booking.objects.filter(seminar=seminar, status=Booking.Status.WAITING)
+        .select_related("user")
+        .order_by("created_at", "pk")[:free]
+    )
+    for booking in promoted:
+        Booking.objects.filter(pk=booking.pk, status=Booking.Status.WAITING).update(
+            status=Booking.Status.CONFIRMED, confirmed_at=now
+        )
+        booking.status, booking.confirmed_at = Booking.Status.CONFIRMED, now
+        _event(CommunityEvent.Kind.PROMOTED, seminar=seminar, booking=booking)
+        email_queue(
+            to=booking.user.email,
+            template="seminar_promoted",
+            context={"booking": booking, "seminar": seminar},
+        )
+    return promoted
+
+
+def booking_cancel(*, booking: Booking, user: User) -> Booking:
+    """Cancel your own booking; a freed place goes to the next person waiting, who is told."""
+    if booking.user_id != user.pk:
+        raise PermissionDenied("You can cancel only your own bookings.")
+    with transaction.atomic():
+        seminar = _locked_seminar(booking.seminar)
+        booking.refresh_from_db()
+        if not booking.is_live:
+            return booking
+        was_confirmed = booking.status == Booking.Status.CONFIRMED
+        booking.status = Booking.Status.CANCELLED
+        booking.cancelled_at = timezone.now()
+        booking.save(update_fields=["status", "cancelled_at"])
+        _event(CommunityEvent.Kind.BOOKING_CANCELLED, actor=user, seminar=seminar, booking=booking)
+        if was_confirmed:
+            _fill_places(seminar)
+    return booking
+
+
+SCHEDULE_FIELDS = ("starts_at", "ends_at", "venue", "online_url")
+
+
+def seminar_save(*, seminar: Seminar) -> Seminar:
+    """Save a seminar from the admin; a change of time or place bumps its calendar sequence,
+    and extra places go to the waiting list."""
+    with transaction.atomic():
+        if seminar.pk is not None:
+            current = _locked_seminar(seminar)
+            if current.status == Seminar.Status.CANCELLED:
+                raise ValidationError("A cancelled seminar cannot be changed.")
+            if any(getattr(current, f) != getattr(seminar, f) for f in SCHEDULE_FIELDS):
+                seminar.sequence = current.sequence + 1
+        if seminar.status == Seminar.Status.CANCELLED:
+            raise ValidationError("Cancel a seminar with its Cancel button so everyone is told.")
+        seminar.full_clean(exclude=["topics"])
+        seminar.save()
+        _fill_places(seminar)
+    return seminar
+
+
+def seminar_cancel(*, seminar: Seminar, actor: User, reason: str) -> Seminar:
+    """Cancel a seminar and email everyone booked or waiting; does nothing if already cancelled."""
+    if not reason.strip():
+        raise ValidationError("Tell the people booked why it is cancelled.")
+    with transaction.atomic():
+        seminar = _locked_seminar(seminar)
+        if seminar.status == Seminar.Status.CANCELLED:
+            return seminar
+        seminar.status = Seminar.Status.CANCELLED
+        seminar.cancelled_at = timezone.now()
+        seminar.cancellation_reason = reason.strip()
+        seminar.sequence += 1
+        seminar.save(
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "cancellation_reason",
+                "sequence",
+                "updated_at",
+            ]
+        )
+        _event(CommunityEvent.Kind.SEMINAR_CANCELLED, actor=actor, seminar=seminar, detail=reason)
+        for booking in seminar.bookings.filter(status__in=Booking.LIVE_STATUSES).select_related(
+            "user"
+        ):
+            email_queue(
+                to=booking.user.email,
+                template="seminar_cancelled",
+                context={"booking": booking, "seminar": seminar},
+            )
+    return seminar
+
+
+def seminar_send_reminders(*, now: dt.datetime | None = None, batch_size: int = 200) -> int:
+    """Email everyone with a place at a seminar that starts tomorrow, once per booking; safe to
+    run twice or beside itself. Returns the number of reminders."""
+    now = now or timezone.now()
+    tomorrow = timezone.localdate(now) + dt.timedelta(days=1)
+    start = timezone.make_aware(dt.datetime.combine(tomorrow, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(tomorrow + dt.timedelta(days=1), dt.time.min))
+    sent = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Booking.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(
+                    status=Booking.Status.CONFIRMED,
+                    reminder_sent_at__isnull=True,
+                    seminar__status=Seminar.Status.PUBLISHED,
+                    seminar__starts_at__gte=start,
+                    seminar__starts_at__lt=end,
+                )
+                .select_related("seminar", "user", "business")
+                .order_by("pk")[:batch_size]
+            )
+            for booking in batch:
+                email_queue(
+                    to=booking.user.email,
+                    template="seminar_reminder",
+                    context={"booking": booking, "seminar": booking.seminar},
+                )
+            Booking.objects.filter(pk__in=[b.pk for b in batch]).update(reminder_sent_at=now)
+            sent += len(batch)
+        if len(batch) < batch_size:
+            return sent

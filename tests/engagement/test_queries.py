@@ -1,0 +1,139 @@
+"""The pages that list rows cost the same number of queries for one row as for fifty."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from engagement import services
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Argon2 costs ~0.1 s a user; these tests are not about passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_concerns(n, business, owner, officer):
+    """n concerns in every state a list shows: updates, questions, notes, outcomes."""
+    concerns = []
+    for i in range(n):
+        concern = factories.ConcernFactory(
+            business=business,
+            reporter=owner,
+            category=factories.category(["theft", "fraud", "damage"][i % 3]),
+            created_at=timezone.now() - dt.timedelta(days=i),
+        )
+        services.concern_assign(concern=concern, officer=officer, actor=officer)
+        services.concern_post_update(concern=concern, actor=officer, body=f"Update {i}")
+        services.concern_add_note(concern=concern, actor=officer, body=f"Note {i}")
+        if i % 3 == 1:
+            services.concern_ask_question(concern=concern, actor=officer, body="When?")
+        if i % 3 == 2:
+            services.concern_resolve(concern=concern, actor=officer, outcome=factories.outcome())
+        factories.AttachmentFactory(concern=concern)
+        concerns.append(concern)
+    return concerns
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_it_lists_my_concerns_in_five_queries_however_many(
+    client, django_assert_num_queries, owner, business, npt_officer, rows
+):
+    make_concerns(rows, business, owner, npt_officer)
+    factories.BusinessFactory(owner=owner, npt_area=business.npt_area, name="Second shop")
+    client.force_login(owner)
+    # 1. the session
+    # 2. the signed-in user
+    # 3. my concerns with their business, category, NPT area and outcome
+    # 4. the public updates of those concerns (prefetch, with their authors)
+    # 5. my businesses with their NPT area
+    with django_assert_num_queries(5):
+        response = client.get("/my/")
+    assert response.status_code == 200
+    assert response.content.decode().count("/my/concerns/DBC-") == rows
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_it_lists_the_officers_concerns_in_ten_queries_however_many(
+    client, django_assert_num_queries, owner, business, npt_officer, rows
+):
+    make_concerns(rows, business, owner, npt_officer)
+    client.force_login(npt_officer)
+    # 1. the session
+    # 2. the signed-in officer
+    # 3. the NPT areas the officer is posted to (read once per request)
+    # 4. the categories for the category filter
+    # 5. how many concerns match (for the paginator)
+    # 6. the officer's own permissions (for the admin's app list)
+    # 7. the officer's group permissions (likewise)
+    # 8. the page of concerns with business, category and assigned officer
+    # 9. the date hierarchy's first and last dates
+    # 10. the date hierarchy's distinct days
+    with django_assert_num_queries(10):
+        response = client.get("/admin/engagement/concern/")
+    assert response.status_code == 200
+    assert response.content.decode().count("/change/") >= rows
+
+
+def change_page_queries(client, concern) -> int:
+    url = f"/admin/engagement/concern/{concern.pk}/change/"
+    client.get(url)  # warm the content-type cache, which fills once per process
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_it_shows_a_concern_in_the_admin_without_a_query_per_update_or_attachment(
+    client, owner, business, npt_officer
+):
+    (quiet,) = make_concerns(1, business, owner, npt_officer)
+    (busy,) = make_concerns(1, business, owner, npt_officer)
+    for i in range(15):
+        services.concern_post_update(concern=busy, actor=npt_officer, body=f"More {i}")
+        services.concern_add_note(
+            concern=busy, actor=factories.OfficerFactory(area=business.npt_area), body=f"Note {i}"
+        )
+        factories.AttachmentFactory(concern=busy)
+    client.force_login(npt_officer)
+    assert busy.updates.count() > quiet.updates.count() + 20
+    assert change_page_queries(client, busy) == change_page_queries(client, quiet)
+
+
+def test_it_shows_a_concern_to_its_owner_without_a_query_per_update(
+    client, owner, business, npt_officer
+):
+    (quiet,) = make_concerns(1, business, owner, npt_officer)
+    (busy,) = make_concerns(1, business, owner, npt_officer)
+    for i in range(15):
+        services.concern_post_update(concern=busy, actor=npt_officer, body=f"More {i}")
+        factories.AttachmentFactory(concern=busy)
+    client.force_login(owner)
+    counts = []
+    for concern in (quiet, busy):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/my/concerns/{concern.reference}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_it_lists_my_concerns_at_every_tier_in_five_queries(
+    client, django_assert_num_queries, owner, business, rows
+):
+    from escalation.models import CoordinatingGroup
+
+    area = business.npt_area
+    area.group = CoordinatingGroup.objects.create(name="BCP Group", slug="bcp")
+    area.save()
+    for i in range(rows):
+        factories.ConcernFactory(business=business, reporter=owner, tier=[2, 3, 1][i % 3])
+    client.force_login(owner)
+    # The same five queries as above: "where it is now" names the group without a query.
+    with django_assert_num_queries(5):
+        response = client.get("/my/")
+    assert "With the BCP Group" in response.content.decode()

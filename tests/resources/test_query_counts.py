@@ -1,0 +1,103 @@
+"""The list pages read a fixed number of queries, whether they show one row or twenty."""
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+
+from engagement.models import NPTArea
+from tests import factories
+
+SIZES = [1, 20]
+
+
+def group_model():
+    try:
+        return apps.get_model("escalation", "CoordinatingGroup")
+    except LookupError:
+        return None
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_it_reads_the_library_in_five_queries(client, db, rows, django_assert_num_queries):
+    topic = factories.TopicFactory(slug="cyber", name="Cyber security")
+    for _ in range(rows):
+        factories.ResourceFactory(topics=[topic], sectors=["retail", "farm"])
+
+    # 1 topics for the filter, 2 count for the pages, 3 the page of resources,
+    # 4 their topics, 5 their sectors.
+    with django_assert_num_queries(5):
+        response = client.get(reverse("resources:resource_list"), {"sector": "retail"})
+    assert len(response.context["page"]) == rows
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_it_reads_the_schemes_in_one_query(client, db, rows, django_assert_num_queries):
+    for _ in range(rows):
+        factories.WatchSchemeFactory()
+
+    # 1 the schemes.
+    with django_assert_num_queries(1):
+        response = client.get(reverse("resources:scheme_list"))
+    assert len(response.context["schemes"]) == rows
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_it_reads_the_schemes_for_a_member_in_four_queries(
+    client, owner, business, rows, django_assert_num_queries
+):
+    for _ in range(rows):
+        factories.SchemeMembershipFactory(business=business)
+    client.force_login(owner)
+
+    # 1 session, 2 user, 3 the schemes, 4 the person's memberships with their businesses.
+    with django_assert_num_queries(4):
+        response = client.get(reverse("resources:scheme_list"))
+    assert sum(len(s.my_memberships) for s in response.context["schemes"]) == rows
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_it_reads_the_seminars_in_one_query(client, db, rows, django_assert_num_queries):
+    for _ in range(rows):
+        seminar = factories.SeminarFactory()
+        factories.BookingFactory(
+            seminar=seminar, business=factories.BusinessFactory(owner=factories.UserFactory())
+        )
+
+    # 1 the upcoming seminars with their places taken.
+    with django_assert_num_queries(1):
+        response = client.get(reverse("resources:seminar_list"))
+    assert [s.places_taken for s in response.context["seminars"]] == [1] * rows
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_it_reads_the_seminars_for_a_booker_in_four_queries(
+    client, owner, business, rows, django_assert_num_queries
+):
+    for _ in range(rows):
+        factories.BookingFactory(business=business, user=owner)
+    client.force_login(owner)
+
+    # 1 session, 2 user, 3 the seminars, 4 the person's bookings on them.
+    with django_assert_num_queries(4):
+        response = client.get(reverse("resources:seminar_list"))
+    assert all(s.my_booking for s in response.context["seminars"])
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_it_reads_the_contacts_in_a_fixed_number_of_queries(
+    client, db, rows, django_assert_num_queries
+):
+    groups = group_model()
+    for n in range(rows):
+        area = factories.NPTAreaFactory(name=f"Team {n}", districts=[f"BH{n + 1}", f"DT{n + 1}"])
+        factories.SpecialistContactFactory(team="rural" if n % 2 else "cyber")
+        if groups is not None:
+            group = groups.objects.create(name=f"Group {n}", slug=f"group-{n}")
+            NPTArea.objects.filter(pk=area.pk).update(group=group)
+
+    # 1 NPT areas (with their group), 2 their postcode districts, 3 specialist contacts, and
+    # once the escalation app exists: 4 groups, 5 each group's NPT areas, 6 the partnership.
+    expected = 3 if groups is None else 6
+    with django_assert_num_queries(expected):
+        response = client.get(reverse("resources:contacts"))
+    assert len(response.context["directory"].areas) == rows
