@@ -209,6 +209,7 @@ class EscalateForm(forms.Form):
         max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Reason for escalating (the group sees it)",
+        error_messages={"required": "Give a reason for escalating."},
     )
 
     def clean_reason(self):
@@ -291,8 +292,101 @@ def _escalate(concern, user, reason):
     return item_escalate(item=concern, actor=user, reason=reason, from_tier=Concern.Tier.NPT)
 
 
+class TriageAdminMixin:
+    """A read-only change page with small forms beneath it, each calling one service.
+
+    `triage_actions` maps a name to (form class, label, call(item, user, cleaned_data),
+    success message). Scoping comes from the admin's get_queryset, so an item another NPT owns
+    is a 404 on every triage URL.
+    """
+
+    triage_actions: dict = {}
+    change_form_template = "admin/triage_change_form.html"
+
+    def triage_form_kwargs(self, item, form_class) -> dict:
+        return {}
+
+    def _url_name(self, suffix):
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}_{suffix}"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/triage/<str:action>/",
+                self.admin_site.admin_view(self.triage_view),
+                name=self._url_name("triage"),
+            ),
+            *self.get_extra_urls(),
+        ] + super().get_urls()
+
+    def get_extra_urls(self):
+        return []
+
+    def _item_or_404(self, request, object_id):
+        item = self.get_queryset(request).filter(pk=object_id).first()
+        if item is None or not self.has_change_permission(request, item):
+            raise Http404("Nothing here.")
+        return item
+
+    def triage_forms(self, item):
+        forms_by_action = {}
+        for name, (form_class, label, _, _) in self.triage_actions.items():
+            form = form_class(prefix=name, **self.triage_form_kwargs(item, form_class))
+            for field in form.fields.values():
+                # The fields sit inside the read-only change form but submit with their own.
+                field.widget.attrs["form"] = f"triage-form-{name}"
+            forms_by_action[name] = {
+                "form": form,
+                "label": label,
+                "url": reverse(f"admin:{self._url_name('triage')}", args=[item.pk, name]),
+            }
+        return forms_by_action
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        item = self.get_object(request, object_id)  # None for a malformed or hidden id
+        if item is not None:
+            extra_context["triage_forms"] = self.triage_forms(item)
+        extra_context.update(
+            show_save=False,
+            show_save_and_continue=False,
+            show_save_and_add_another=False,
+            show_delete=False,
+        )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def triage_view(self, request, object_id, action):
+        item = self._item_or_404(request, object_id)
+        if action not in self.triage_actions:
+            raise Http404("No such action.")
+        change_url = reverse(f"admin:{self._url_name('change')}", args=[item.pk])
+        if request.method != "POST":
+            return redirect(change_url)
+        form_class, label, call, success = self.triage_actions[action]
+        form = form_class(request.POST, prefix=action, **self.triage_form_kwargs(item, form_class))
+        if form.is_valid():
+            try:
+                call(item, request.user, form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.message_user(request, success, messages.SUCCESS)
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "item": item,
+            "change_url": change_url,
+            "form": form,
+            "label": label,
+            "title": f"{label}: {item}",
+        }
+        return TemplateResponse(request, "admin/triage_form.html", context, status=400)
+
+
 @admin.register(Concern)
-class ConcernAdmin(NPTScopedAdmin):
+class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
+    triage_actions = TRIAGE_ACTIONS
     list_display = [
         "reference",
         "business",
@@ -318,7 +412,6 @@ class ConcernAdmin(NPTScopedAdmin):
     show_full_result_count = False
     actions = ["assign_to_me"]
     inlines = [ConcernUpdateInline, AttachmentInline, ConcernEventInline]
-    change_form_template = "admin/engagement/concern/change_form.html"
     fieldsets = [
         (
             "Concern",
@@ -411,86 +504,20 @@ class ConcernAdmin(NPTScopedAdmin):
             queryset = queryset.exclude(status=Concern.Status.UNCONFIRMED)
         return queryset
 
-    def get_urls(self):
+    def triage_form_kwargs(self, item, form_class) -> dict:
+        return {"concern": item} if form_class is AssignForm else {}
+
+    def get_extra_urls(self):
         return [
-            path(
-                "<int:object_id>/triage/<str:action>/",
-                self.admin_site.admin_view(self.triage_view),
-                name="engagement_concern_triage",
-            ),
             path(
                 "<int:object_id>/attachments/<int:pk>/",
                 self.admin_site.admin_view(self.attachment_view),
                 name="engagement_concern_attachment",
             ),
-        ] + super().get_urls()
-
-    def _concern_or_404(self, request, object_id) -> Concern:
-        concern = self.get_queryset(request).filter(pk=object_id).first()
-        if concern is None or not self.has_change_permission(request, concern):
-            raise Http404("No concern here.")
-        return concern
-
-    def triage_forms(self, concern, data=None, failed=None):
-        forms_by_action = {}
-        for name, (form_class, label, _, _) in TRIAGE_ACTIONS.items():
-            bound = data if name == failed else None
-            kwargs = {"concern": concern} if form_class is AssignForm else {}
-            form = form_class(bound, prefix=name, **kwargs)
-            for field in form.fields.values():
-                # The fields sit inside the read-only change form but submit with their own.
-                field.widget.attrs["form"] = f"triage-form-{name}"
-            forms_by_action[name] = {
-                "form": form,
-                "label": label,
-                "url": reverse("admin:engagement_concern_triage", args=[concern.pk, name]),
-            }
-        return forms_by_action
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        concern = self.get_object(request, object_id)  # None for a malformed or hidden id
-        if concern is not None:
-            extra_context["triage_forms"] = self.triage_forms(concern)
-        extra_context.update(
-            show_save=False,
-            show_save_and_continue=False,
-            show_save_and_add_another=False,
-            show_delete=False,
-        )
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def triage_view(self, request, object_id, action):
-        concern = self._concern_or_404(request, object_id)
-        if action not in TRIAGE_ACTIONS:
-            raise Http404("No such action.")
-        if request.method != "POST":
-            return redirect("admin:engagement_concern_change", concern.pk)
-        form_class, label, call, success = TRIAGE_ACTIONS[action]
-        kwargs = {"concern": concern} if form_class is AssignForm else {}
-        form = form_class(request.POST, prefix=action, **kwargs)
-        if form.is_valid():
-            try:
-                call(concern, request.user, form.cleaned_data)
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                self.message_user(request, success, messages.SUCCESS)
-                return redirect("admin:engagement_concern_change", concern.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "concern": concern,
-            "form": form,
-            "label": label,
-            "title": f"{label}: {concern.reference}",
-        }
-        return TemplateResponse(
-            request, "admin/engagement/concern/triage_form.html", context, status=400
-        )
+        ]
 
     def attachment_view(self, request, object_id, pk):
-        concern = self._concern_or_404(request, object_id)
+        concern = self._item_or_404(request, object_id)
         attachment = concern.attachments.filter(pk=pk).first()
         if attachment is None:
             raise Http404("No such file.")

@@ -1,13 +1,22 @@
 """Admin for the chain's set-up (groups, partnership, policies, theme settings) and for browsing.
 
-Items move only through services: themes, sweeps, decisions and events are read-only here.
-Group and Partnership members work in /partnership/, not in the admin.
+Items move only through services: sweeps, decisions and events are read-only here, and a theme
+changes only through its triage forms. Group and Partnership members work in /partnership/.
 """
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
-from engagement.admin import NPTScopedAdmin, ReadOnlyInline
+from engagement.admin import (
+    EscalateForm,
+    NPTScopedAdmin,
+    ReadOnlyInline,
+    ResolveForm,
+    TriageAdminMixin,
+)
+from engagement.models import Concern
 
+from . import services
 from .models import (
     Action,
     CoordinatingGroup,
@@ -123,8 +132,31 @@ class ThemeEventInline(ReadOnlyInline):
 
 
 @admin.register(Theme)
-class ThemeAdmin(NPTScopedAdmin):
-    """Officers see their NPT's themes (e.g. one returned to them); administrators see all."""
+class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
+    """Officers see their NPT's themes; one returned to them with guidance is theirs to settle.
+
+    The triage forms act only while the theme is with the NPT (tier 1): above that the group or
+    the partnership decides, in /partnership/.
+    """
+
+    triage_actions = {
+        "resolve": (
+            ResolveForm,
+            "Resolve with an outcome (every linked business is told)",
+            lambda theme, user, data: services.item_resolve(
+                item=_at_npt(theme), actor=user, outcome=data["outcome"], note=data["note"]
+            ),
+            "Resolved; every business in the theme has been told the outcome.",
+        ),
+        "escalate": (
+            EscalateForm,
+            "Escalate to the Business Co-ordinating Group",
+            lambda theme, user, data: services.item_escalate(
+                item=theme, actor=user, reason=data["reason"], from_tier=Concern.Tier.NPT
+            ),
+            "Escalated; the Business Co-ordinating Group has been told.",
+        ),
+    }
 
     list_display = [
         "reference",
@@ -212,3 +244,12 @@ class SweepAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _at_npt(theme: Theme) -> Theme:
+    if theme.tier != Concern.Tier.NPT:
+        raise ValidationError(
+            "This theme is with the Business Co-ordinating Group or the Partnership; they "
+            "decide its outcome in the partnership area."
+        )
+    return theme

@@ -83,6 +83,8 @@ def seed(*, password: str) -> list[str]:
         partnership.save(update_fields=["chair"])
 
     _escalate_sample(group_user)
+    _decision_sample(group_user)
+    _partnership_sample(group_user)
     themes = _theme_sample()
     return [
         f"{len(groups)} Business Co-ordinating Groups covering "
@@ -109,6 +111,63 @@ def _escalate_sample(group_user: User) -> None:
         reason="Patrols have not stopped the group gathering. The shop is one of several on "
         "the street affected; the council's community safety team and the BID should be "
         "involved.",
+    )
+
+
+def _decision_sample(group_user: User) -> None:
+    # The group agrees what partners will do about the escalated anti-social behaviour.
+    from engagement.models import Concern
+
+    concern = Concern.objects.filter(
+        business__name="Harper's Convenience Store", category__slug="asb", tier=2
+    ).first()
+    if concern is None or concern.decisions.exists():
+        return
+    today = timezone.localdate()
+    partners = {p.slug: p for p in PartnerOrganisation.objects.all()}
+    decision = services.decision_record(
+        item=concern,
+        actor=group_user,
+        summary="Joint evening visits by the NPT and the council's community safety team; the "
+        "BID to share CCTV coverage of the street with the police.",
+        actions=[
+            services.ActionSpec(
+                "Two joint evening visits a week for four weeks",
+                partners.get("dorset-police") or next(iter(partners.values())),
+                today + dt.timedelta(days=28),
+            ),
+            services.ActionSpec(
+                "Share the BID's CCTV camera map with the NPT",
+                partners.get("bids") or next(iter(partners.values())),
+                today + dt.timedelta(days=7),
+            ),
+        ],
+    )
+    services.action_complete(
+        action=decision.actions.order_by("due_on").first(),
+        actor=group_user,
+        note="Camera map sent to the NPT sergeant.",
+    )
+
+
+def _partnership_sample(group_user: User) -> None:
+    # Invoice fraud against the café needs a national answer: it sits with the Partnership.
+    from engagement.models import Concern
+
+    concern = Concern.objects.filter(business__name="The Quay Café", category__slug="cyber").first()
+    if concern is None or concern.tier != Concern.Tier.NPT or not concern.is_open:
+        return
+    officer = User.objects.get(email="npt@demo.test")
+    services.item_escalate(
+        item=concern,
+        actor=officer,
+        reason="Several Poole businesses have had the same fake supplier invoice; the bank "
+        "details point outside the county.",
+    )
+    services.item_escalate(
+        item=concern,
+        actor=group_user,
+        reason="Needs a referral to Action Fraud / NFIB and advice to every BID in the county.",
     )
 
 

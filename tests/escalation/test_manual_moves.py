@@ -45,7 +45,7 @@ def test_an_officer_cannot_escalate_without_a_reason(client, chain, concern, npt
     response = client.post(triage_url(concern), {"escalate-reason": "   "})
 
     assert response.status_code == 400
-    assert b"This field is required." in response.content
+    assert b"Give a reason for escalating." in response.content
     concern.refresh_from_db()
     assert concern.tier == Concern.Tier.NPT
     assert not concern.events.exists()
