@@ -164,7 +164,9 @@ STORAGES = {
 # Uploads: a report may carry a handful of photos, stills or PDFs.
 ATTACHMENT_MAX_FILES = 5
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# Well above the form's own limit (ATTACHMENT_MAX_FILES), so the form explains too many files
+# and keeps what was typed; only a flood beyond this is refused with the 400 page.
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -228,6 +230,12 @@ CELERY_BEAT_SCHEDULE = {
     "purge-unconfirmed-guest-reports": {
         "task": "engagement.tasks.purge_unconfirmed_guest_reports",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Sent emails are deleted after 30 days (and ones that gave up retrying, likewise): the
+    # outbox is a delivery queue, not an archive of personal data. Nightly is plenty.
+    "purge-sent-emails": {
+        "task": "engagement.tasks.purge_sent_emails",
+        "schedule": crontab(hour=3, minute=30),
     },
     # Watch scheme members who chose a weekly digest get the week's alerts in one email.
     # Monday 07:30 puts it in the inbox at the start of the working week; each alert is recorded

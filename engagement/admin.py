@@ -1,4 +1,5 @@
 import datetime as dt
+import uuid
 
 from django import forms
 from django.contrib import admin, messages
@@ -202,6 +203,10 @@ class PriorityForm(forms.Form):
 
 class TriageMessageForm(forms.Form):
     body = forms.CharField(max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 4}))
+    # A one-time key: a double-click or a resent form posts the message once.
+    submission_key = forms.UUIDField(
+        initial=uuid.uuid4, required=False, label="", widget=forms.HiddenInput
+    )
 
 
 class EscalateForm(forms.Form):
@@ -236,43 +241,59 @@ class ResolveForm(forms.Form):
         return cleaned
 
 
+# The admin is tier-1 work. Assigning, prioritising, asking, resolving and escalating act only
+# while the concern is with its NPT (checked under the row lock); once the Group or the
+# Partnership holds it, they decide. Updates to the business and internal notes are allowed at
+# any tier: the NPT still talks to its businesses.
+NPT = Concern.Tier.NPT
+
 TRIAGE_ACTIONS = {
     # name: (form, label, service call, success message)
     "assign": (
         AssignForm,
         "Assign",
-        lambda c, u, d: services.concern_assign(concern=c, officer=d["officer"], actor=u),
+        lambda c, u, d: services.concern_assign(
+            concern=c, officer=d["officer"], actor=u, from_tier=NPT
+        ),
         "Assigned.",
     ),
     "priority": (
         PriorityForm,
         "Set priority",
-        lambda c, u, d: services.concern_set_priority(concern=c, priority=d["priority"], actor=u),
+        lambda c, u, d: services.concern_set_priority(
+            concern=c, priority=d["priority"], actor=u, from_tier=NPT
+        ),
         "Priority changed.",
     ),
     "update": (
         TriageMessageForm,
         "Post an update to the business",
-        lambda c, u, d: services.concern_post_update(concern=c, actor=u, body=d["body"]),
+        lambda c, u, d: services.concern_post_update(
+            concern=c, actor=u, body=d["body"], submission_key=d["submission_key"]
+        ),
         "Update posted; the business has been emailed.",
     ),
     "question": (
         TriageMessageForm,
         "Ask the business a question (pauses the clock)",
-        lambda c, u, d: services.concern_ask_question(concern=c, actor=u, body=d["body"]),
+        lambda c, u, d: services.concern_ask_question(
+            concern=c, actor=u, body=d["body"], from_tier=NPT, submission_key=d["submission_key"]
+        ),
         "Question sent; the deadline clock is paused until they reply.",
     ),
     "note": (
         TriageMessageForm,
         "Add an internal note (the business never sees it)",
-        lambda c, u, d: services.concern_add_note(concern=c, actor=u, body=d["body"]),
+        lambda c, u, d: services.concern_add_note(
+            concern=c, actor=u, body=d["body"], submission_key=d["submission_key"]
+        ),
         "Note added.",
     ),
     "resolve": (
         ResolveForm,
         "Resolve with an outcome",
         lambda c, u, d: services.concern_resolve(
-            concern=c, actor=u, outcome=d["outcome"], note=d["note"]
+            concern=c, actor=u, outcome=d["outcome"], note=d["note"], from_tier=NPT
         ),
         "Resolved; the business has been told the outcome.",
     ),
@@ -529,7 +550,12 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
             raise PermissionDenied
         done = 0
         for concern in queryset.filter(npt_area__in=officer_area_ids(request)):
-            services.concern_assign(concern=concern, officer=request.user, actor=request.user)
+            try:
+                services.concern_assign(
+                    concern=concern, officer=request.user, actor=request.user, from_tier=NPT
+                )
+            except ValidationError:
+                continue  # it has moved up a tier: the Group or Partnership holds it now
             done += 1
         self.message_user(request, f"{done} concern(s) assigned to you.", messages.SUCCESS)
 
@@ -619,11 +645,20 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         "subject",
         "body_text",
         "body_html",
+        "contains_secret",
         "created_at",
         "sent_at",
         "attempts",
+        "next_attempt_at",
         "last_error",
     ]
+
+    # The outbox holds personal data and, until sent, private links: superusers only.
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
 
     def has_add_permission(self, request):
         return False

@@ -484,6 +484,8 @@ class ConcernUpdate(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    # The hidden one-time key of the form that posted it: a double-click posts once.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -568,20 +570,41 @@ class OutboundEmail(models.Model):
     """An email written in the same transaction as the change that caused it.
 
     A Celery task sends it after commit; a periodic sweep sends any the broker lost. The row,
-    not the message, is the source of truth, so an email is neither lost nor sent twice.
+    not the message, is the source of truth. What is guaranteed:
+
+    - Never lost: a row is only marked sent after the mail server accepted it. A refused or
+      interrupted send is tried again, with backoff (1, 2, 4 … minutes, at most an hour
+      apart), up to MAX_ATTEMPTS times; after that it stays unsent with its last error.
+    - Each attempt is claimed in its own committed update before the send, so two workers
+      never send the same row at once and a sweep tries each row at most once.
+    - At least once, not exactly once: if the process dies after the mail server accepted
+      the email but before the row is marked sent (a window of one UPDATE), the email is sent
+      again on the next attempt. Nothing can close that window with SMTP.
+
+    An email carrying a secret (a guest's private tracking link) has its bodies blanked once
+    it is sent; sent rows are deleted after a retention period (email_purge_sent).
     """
 
     to = models.EmailField()
     subject = models.CharField(max_length=250)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
+    contains_secret = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="outboundemail_due_idx",
+            )
+        ]
 
     def __str__(self):
         return f"{self.subject} → {self.to}"

@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -127,14 +128,17 @@ def _hash_token(token: str) -> str:
 
 def concern_submit(
     *,
-    business: Business,
+    business: Business | Callable[[], Business],
     reporter: User | None,
     details: ConcernDetails,
     submission_key: uuid.UUID,
     attachments: list[UploadedFile] = (),
 ) -> tuple[Concern, str | None]:
     """Record a concern at tier 1 with the business's NPT; the same submission key gives the
-    same concern back. Returns the concern and, for a guest, the private tracking token."""
+    same concern back. Returns the concern and, for a guest, the private tracking token.
+
+    `business` may be a callable that creates it: it then runs inside the same savepoint, so a
+    duplicate submission leaves no business behind."""
     existing = Concern.objects.filter(submission_key=submission_key).first()
     if existing is not None:
         return existing, None
@@ -148,6 +152,8 @@ def concern_submit(
     )
     try:
         with transaction.atomic():
+            if callable(business):
+                business = business()
             concern = Concern.objects.create(
                 business=business,
                 reporter=reporter,
@@ -169,6 +175,7 @@ def concern_submit(
                     to=concern.contact_email,
                     template="guest_confirm",
                     context={"concern": concern, "track_path": _track_path(token)},
+                    contains_secret=True,
                 )
             else:
                 _notify_submitted(concern)
@@ -231,8 +238,11 @@ def guest_concern_submit(
     if existing is not None:
         return existing, None
     area = npt_for_postcode(postcode)
-    with transaction.atomic():
-        business = Business.objects.create(
+
+    def placeholder_business() -> Business:
+        # Created in concern_submit's savepoint: a racing duplicate rolls it back with the
+        # concern, so no orphan placeholder is left.
+        return Business.objects.create(
             name=business_name,
             sector=sector,
             size_band=Business._meta.get_field("size_band").choices[0][0],
@@ -241,13 +251,14 @@ def guest_concern_submit(
             postcode=normalise_postcode(postcode),
             npt_area=area,
         )
-        return concern_submit(
-            business=business,
-            reporter=None,
-            details=details,
-            submission_key=submission_key,
-            attachments=attachments,
-        )
+
+    return concern_submit(
+        business=placeholder_business,
+        reporter=None,
+        details=details,
+        submission_key=submission_key,
+        attachments=attachments,
+    )
 
 
 def concern_for_token(token: str) -> Concern | None:
@@ -318,17 +329,29 @@ def _locked(concern: Concern) -> Concern:
     )
 
 
+def _guard_tier(concern: Concern, from_tier: int | None) -> None:
+    """Refuse an action meant for one tier once the locked concern has moved to another."""
+    if from_tier is not None and concern.tier != from_tier:
+        body = Concern.Tier(concern.tier).label
+        raise ValidationError(
+            f"This concern is now with the {body}; they decide what happens next."
+        )
+
+
 def _mark_responded(concern: Concern, now) -> None:
     if concern.first_responded_at is None:
         concern.first_responded_at = now
 
 
-def concern_assign(*, concern: Concern, officer: User, actor: User) -> Concern:
-    """Give the concern to an officer of its NPT."""
+def concern_assign(
+    *, concern: Concern, officer: User, actor: User, from_tier: int | None = None
+) -> Concern:
+    """Give the concern to an officer of its NPT; `from_tier` refuses it once it has moved."""
     if not officer.npt_areas.filter(pk=concern.npt_area_id).exists():
         raise ValidationError(f"{officer} is not posted to {concern.npt_area}.")
     with transaction.atomic():
         concern = _locked(concern)
+        _guard_tier(concern, from_tier)
         if concern.assigned_officer_id == officer.pk:
             return concern
         old_status = concern.status
@@ -347,12 +370,15 @@ def concern_assign(*, concern: Concern, officer: User, actor: User) -> Concern:
     return concern
 
 
-def concern_set_priority(*, concern: Concern, priority: str, actor: User) -> Concern:
+def concern_set_priority(
+    *, concern: Concern, priority: str, actor: User, from_tier: int | None = None
+) -> Concern:
     """Change the priority; open deadlines are recalculated from when the concern arrived."""
     if priority not in Concern.Priority.values:
         raise ValidationError("Choose a priority from the list.")
     with transaction.atomic():
         concern = _locked(concern)
+        _guard_tier(concern, from_tier)
         if concern.priority == priority:
             return concern
         old = concern.get_priority_display()
@@ -375,13 +401,31 @@ def concern_set_priority(*, concern: Concern, priority: str, actor: User) -> Con
     return concern
 
 
-def concern_post_update(*, concern: Concern, actor: User, body: str) -> ConcernUpdate:
-    """Post an update the business sees, and email it to them."""
+def _update_with_key(concern: Concern, submission_key: uuid.UUID | None) -> ConcernUpdate | None:
+    """The message a form with this one-time key already posted on the (locked) concern."""
+    if submission_key is None:
+        return None
+    repeat = ConcernUpdate.objects.filter(submission_key=submission_key).first()
+    if repeat is not None and repeat.concern_id != concern.pk:
+        raise ValidationError("This form was already used for another concern; reload the page.")
+    return repeat
+
+
+def concern_post_update(
+    *, concern: Concern, actor: User, body: str, submission_key: uuid.UUID | None = None
+) -> ConcernUpdate:
+    """Post an update the business sees, and email it to them; a repeated key posts nothing."""
     with transaction.atomic():
         concern = _locked(concern)
+        if (repeat := _update_with_key(concern, submission_key)) is not None:
+            return repeat
         now = timezone.now()
         update = ConcernUpdate.objects.create(
-            concern=concern, author=actor, kind=ConcernUpdate.Kind.PUBLIC, body=body
+            concern=concern,
+            author=actor,
+            kind=ConcernUpdate.Kind.PUBLIC,
+            body=body,
+            submission_key=submission_key,
         )
         _mark_responded(concern, now)
         if concern.status == Concern.Status.NEW:
@@ -392,25 +436,48 @@ def concern_post_update(*, concern: Concern, actor: User, body: str) -> ConcernU
     return update
 
 
-def concern_add_note(*, concern: Concern, actor: User, body: str) -> ConcernUpdate:
-    """An internal note the business never sees."""
+def concern_add_note(
+    *, concern: Concern, actor: User, body: str, submission_key: uuid.UUID | None = None
+) -> ConcernUpdate:
+    """An internal note the business never sees; a repeated key adds nothing."""
     with transaction.atomic():
+        concern = _locked(concern)
+        if (repeat := _update_with_key(concern, submission_key)) is not None:
+            return repeat
         note = ConcernUpdate.objects.create(
-            concern=concern, author=actor, kind=ConcernUpdate.Kind.INTERNAL, body=body
+            concern=concern,
+            author=actor,
+            kind=ConcernUpdate.Kind.INTERNAL,
+            body=body,
+            submission_key=submission_key,
         )
         _event(concern, ConcernEvent.Kind.NOTE_ADDED, actor=actor)
     return note
 
 
-def concern_ask_question(*, concern: Concern, actor: User, body: str) -> ConcernUpdate:
+def concern_ask_question(
+    *,
+    concern: Concern,
+    actor: User,
+    body: str,
+    from_tier: int | None = None,
+    submission_key: uuid.UUID | None = None,
+) -> ConcernUpdate:
     """Ask the business a question; the deadline clock stops until they answer."""
     with transaction.atomic():
         concern = _locked(concern)
+        if (repeat := _update_with_key(concern, submission_key)) is not None:
+            return repeat
+        _guard_tier(concern, from_tier)
         if not concern.is_open:
             raise ValidationError("This concern has an outcome; reopen it before asking.")
         now = timezone.now()
         question = ConcernUpdate.objects.create(
-            concern=concern, author=actor, kind=ConcernUpdate.Kind.QUESTION, body=body
+            concern=concern,
+            author=actor,
+            kind=ConcernUpdate.Kind.QUESTION,
+            body=body,
+            submission_key=submission_key,
         )
         old_status = concern.status
         _mark_responded(concern, now)
@@ -490,12 +557,20 @@ def concern_reply(*, concern: Concern, author: User | None, body: str) -> Concer
     return reply
 
 
-def concern_resolve(*, concern: Concern, actor: User, outcome: Outcome, note: str = "") -> Concern:
-    """Give the concern an outcome and tell the business."""
+def concern_resolve(
+    *,
+    concern: Concern,
+    actor: User,
+    outcome: Outcome,
+    note: str = "",
+    from_tier: int | None = None,
+) -> Concern:
+    """Give the concern an outcome and tell the business; `from_tier` refuses a moved one."""
     if outcome.requires_note and not note.strip():
         raise ValidationError(f"Explain the outcome “{outcome}” to the business.")
     with transaction.atomic():
         concern = _locked(concern)
+        _guard_tier(concern, from_tier)
         if not concern.is_open:
             return concern
         now = timezone.now()
@@ -597,9 +672,39 @@ def _email_reporter(concern: Concern, template: str, context: dict) -> None:
 
 def user_delete(*, user: User) -> None:
     """Delete a business owner's account; their concerns stay with the police, anonymised."""
+    # resources depends on engagement, so its services are imported here, not at import time.
+    from resources import services as community
+    from resources.models import Booking, SchemeMembership
+
     if user.is_staff or user.is_superuser:
         raise ValidationError("Staff accounts are closed by an administrator.")
     with transaction.atomic():
+        # Bookings go with the account, so cancel them first: a freed place goes to the next
+        # person waiting, who is told. A person has a handful of bookings at most.
+        for booking in Booking.objects.filter(
+            user=user, status__in=Booking.LIVE_STATUSES
+        ).select_related("seminar"):
+            community.booking_cancel(booking=booking, user=user)
+        # A Watch scheme membership needs someone to receive its alerts: hand it to another
+        # person of the business, or end it as if the business had left.
+        for membership in SchemeMembership.objects.filter(
+            contact=user, status__in=SchemeMembership.OPEN_STATUSES
+        ).select_related("scheme", "business"):
+            successor = (
+                BusinessMembership.objects.filter(
+                    business_id=membership.business_id, user__is_active=True
+                )
+                .exclude(user=user)
+                .select_related("user")
+                .order_by("created_at", "pk")
+                .first()
+            )
+            if successor is not None:
+                community.membership_hand_over(
+                    membership=membership, contact=successor.user, actor=user
+                )
+            else:
+                community.membership_leave(membership=membership, user=user)
         Concern.objects.filter(reporter=user).update(
             reporter=None,
             contact_name="Former account holder",

@@ -26,3 +26,8 @@ def deliver_pending_emails() -> int:
 @shared_task(ignore_result=True, **RETRY)
 def purge_unconfirmed_guest_reports() -> int:
     return services.concern_purge_unconfirmed()
+
+
+@shared_task(ignore_result=True, **RETRY)
+def purge_sent_emails() -> int:
+    return emails.email_purge_sent()

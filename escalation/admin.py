@@ -144,7 +144,11 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
             ResolveForm,
             "Resolve with an outcome (every linked business is told)",
             lambda theme, user, data: services.item_resolve(
-                item=_at_npt(theme), actor=user, outcome=data["outcome"], note=data["note"]
+                item=_at_npt(theme),
+                actor=user,
+                outcome=data["outcome"],
+                note=data["note"],
+                from_tier=Concern.Tier.NPT,  # checked again under the lock
             ),
             "Resolved; every business in the theme has been told the outcome.",
         ),

@@ -80,17 +80,6 @@ def queue_tiers(scope: MemberScope) -> list[tuple[int, str]]:
     return tiers
 
 
-def _own_queue(scope: MemberScope) -> Q:
-    """The person's own queue, as selectors.queue_concerns has it: their groups' items at
-    tier 2, and the county's at tier 3 for the Partnership."""
-    q = Q(pk__in=[])
-    if scope.group_ids:
-        q |= Q(tier=Concern.Tier.GROUP, npt_area__group__in=scope.group_ids)
-    if scope.is_partnership:
-        q |= Q(tier=Concern.Tier.PARTNERSHIP)
-    return q
-
-
 def areas_in_scope(scope: MemberScope) -> QuerySet[NPTArea]:
     if scope.is_partnership:
         return NPTArea.objects.order_by("name")
@@ -167,7 +156,7 @@ def _theme_rows(queryset: QuerySet[Theme]) -> QuerySet:
 
 
 def _common_filters(filters: QueueFilters, scope: MemberScope) -> Q:
-    q = Q(tier__in=filters.tiers) if filters.tiers else _own_queue(scope)
+    q = Q(tier__in=filters.tiers) if filters.tiers else selectors.own_queue_q(scope)
     if filters.category_id:
         q &= Q(category_id=filters.category_id)
     if filters.area_id:

@@ -111,16 +111,21 @@ def themes_in_scope(user: User) -> QuerySet[Theme]:
     return Theme.objects.filter(area).select_related(*THEME_RELATED)
 
 
+def own_queue_q(scope: MemberScope) -> Q:
+    """The items waiting for this person: their groups' at tier 2, the county's at tier 3 for
+    Partnership members. The same filter serves concerns and themes."""
+    q = Q(pk__in=[])
+    if scope.group_ids:
+        q |= Q(tier=Concern.Tier.GROUP, npt_area__group__in=scope.group_ids)
+    if scope.is_partnership:
+        q |= Q(tier=Concern.Tier.PARTNERSHIP)
+    return q
+
+
 def queue_concerns(user: User) -> QuerySet[Concern]:
     """Open concerns waiting at the person's tier(s), within their scope, soonest due first."""
-    scope = member_scope(user)
-    tier_filter = Q(pk__in=[])
-    if scope.group_ids:
-        tier_filter |= Q(tier=Concern.Tier.GROUP, npt_area__group__in=scope.group_ids)
-    if scope.is_partnership:
-        tier_filter |= Q(tier=Concern.Tier.PARTNERSHIP)
     return (
-        Concern.objects.filter(tier_filter, status__in=Concern.OPEN_STATUSES)
+        Concern.objects.filter(own_queue_q(member_scope(user)), status__in=Concern.OPEN_STATUSES)
         .select_related(*CONCERN_RELATED)
         .order_by("resolution_due_at", "pk")
     )
@@ -128,14 +133,8 @@ def queue_concerns(user: User) -> QuerySet[Concern]:
 
 def queue_themes(user: User) -> QuerySet[Theme]:
     """Open themes waiting at the person's tier(s), within their scope, soonest due first."""
-    scope = member_scope(user)
-    tier_filter = Q(pk__in=[])
-    if scope.group_ids:
-        tier_filter |= Q(tier=Concern.Tier.GROUP, npt_area__group__in=scope.group_ids)
-    if scope.is_partnership:
-        tier_filter |= Q(tier=Concern.Tier.PARTNERSHIP)
     return (
-        Theme.objects.filter(tier_filter, status=Theme.Status.OPEN)
+        Theme.objects.filter(own_queue_q(member_scope(user)), status=Theme.Status.OPEN)
         .select_related(*THEME_RELATED)
         .order_by("resolution_due_at", "pk")
     )

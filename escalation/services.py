@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.db.models.fields import DateTimeField
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from engagement import deadlines
@@ -209,24 +210,40 @@ def _move(locked, *, actor, to_tier, event_kind, detail):
 
 
 def item_resolve(
-    *, item: Concern | Theme, actor: User, outcome: Outcome, note: str = ""
+    *,
+    item: Concern | Theme,
+    actor: User,
+    outcome: Outcome,
+    note: str = "",
+    from_tier: int | None = None,
 ) -> Concern | Theme:
-    """Give an item its outcome; a theme's outcome is emailed to every linked business."""
+    """Give an item its outcome; a theme's outcome is emailed to every linked business.
+
+    With from_tier, the item must still be at the tier the person saw (checked under the lock),
+    so a sweep moving it meanwhile makes the resolve fail with a clear message.
+    """
     if isinstance(item, Theme):
-        return theme_resolve(theme=item, actor=actor, outcome=outcome, note=note)
+        return theme_resolve(
+            theme=item, actor=actor, outcome=outcome, note=note, from_tier=from_tier
+        )
     return engagement_services.concern_resolve(
-        concern=item, actor=actor, outcome=outcome, note=note
+        concern=item, actor=actor, outcome=outcome, note=note, from_tier=from_tier
     )
 
 
-def theme_resolve(*, theme: Theme, actor: User, outcome: Outcome, note: str = "") -> Theme:
-    """Resolve a theme and tell everyone who reported one of its concerns ("you said, we did")."""
+def theme_resolve(
+    *, theme: Theme, actor: User, outcome: Outcome, note: str = "", from_tier: int | None = None
+) -> Theme:
+    """Resolve a theme and its open concerns, and tell everyone who reported one of them."""
     if outcome.requires_note and not note.strip():
         raise ValidationError(f"Explain the outcome “{outcome}” to the businesses.")
     with transaction.atomic():
         locked = _lock(theme)
         if not locked.is_open:
             return locked
+        if from_tier is not None and locked.tier != from_tier:
+            body = selectors.owning_body(locked)
+            raise ValidationError(f"This has moved since you opened it: it is now with {body}.")
         now = timezone.now()
         Theme.objects.filter(pk=locked.pk).update(
             status=Theme.Status.RESOLVED,
@@ -248,8 +265,55 @@ def theme_resolve(*, theme: Theme, actor: User, outcome: Outcome, note: str = ""
             to_tier=locked.tier,
             detail=str(outcome),
         )
+        _resolve_linked_concerns(locked, actor=actor, outcome=outcome, note=note, now=now)
         _email_theme_outcome(locked)
     return locked
+
+
+def _resolve_linked_concerns(theme: Theme, *, actor, outcome, note, now) -> int:
+    # The theme's outcome is each linked concern's outcome: the businesses see it on their own
+    # concern pages, can still say "not resolved" (which reopens that concern at its tier), and
+    # the concerns stop counting down to an escalation nobody needs. Locked in id order, after
+    # the theme, so this never deadlocks with a sweep (SKIP LOCKED) or an officer (one row).
+    ids = list(
+        theme.concerns.filter(status__in=Concern.OPEN_STATUSES)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    concern_note = f"Settled with the common theme {theme.reference}." + (
+        f" {note}" if note.strip() else ""
+    )
+    rows = Concern.objects.filter(pk__in=ids).values_list("pk", "status", "tier")
+    ConcernEvent.objects.bulk_create(
+        [
+            ConcernEvent(
+                concern_id=pk,
+                kind=ConcernEvent.Kind.RESOLVED,
+                actor=actor,
+                rule=RULE_COMMON_THEME,
+                from_status=status,
+                to_status=Concern.Status.RESOLVED,
+                from_tier=tier,
+                to_tier=tier,
+                detail=f"{outcome} (theme {theme.reference})",
+                created_at=now,
+            )
+            for pk, status, tier in rows
+        ]
+    )
+    return Concern.objects.filter(pk__in=ids).update(
+        status=Concern.Status.RESOLVED,
+        outcome=outcome,
+        outcome_note=concern_note,
+        resolved_at=now,
+        paused_at=None,
+        reporter_satisfied=None,
+        first_responded_at=Coalesce("first_responded_at", Value(now)),
+        updated_at=now,
+    )
 
 
 def _email_theme_outcome(theme: Theme) -> int:
@@ -261,7 +325,8 @@ def _email_theme_outcome(theme: Theme) -> int:
     )
     by_email: dict[str, list[Concern]] = defaultdict(list)
     for concern in concerns:
-        by_email[concern.contact_email.lower()].append(concern)
+        if concern.contact_email:  # empty once the reporter deleted their account
+            by_email[concern.contact_email.lower()].append(concern)
     for email, their_concerns in by_email.items():
         email_queue(
             to=email,

@@ -221,7 +221,8 @@ def _moved_on(request, item, prefix):
     if not item.is_open:
         messages.info(request, "This already has an outcome, so nothing was changed.")
         return redirect(_item_url(item))
-    if seen.isdigit() and int(seen) != item.tier:
+    # isascii: "²".isdigit() is True but int("²") fails.
+    if seen.isascii() and seen.isdigit() and int(seen) != item.tier:
         body = selectors.owning_body(item)
         messages.info(
             request,
@@ -305,7 +306,11 @@ def item_resolve(request, kind, pk):
         prefix="resolve",
         outcomes=_outcomes(),
         act=lambda item, data: services.item_resolve(
-            item=item, actor=request.user, outcome=data["outcome"], note=data["note"]
+            item=item,
+            actor=request.user,
+            outcome=data["outcome"],
+            note=data["note"],
+            from_tier=data["from_tier"],
         ),
         done="The outcome is recorded and the business has been told.",
     )

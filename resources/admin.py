@@ -54,6 +54,17 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class NoDeleteMixin:
+    """Deleting would skip the services (no promotion from the waiting list, nobody told):
+    cancel a seminar with its Cancel button, and bookings and memberships on the site."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records written by services: browse them, never edit them."""
@@ -129,7 +140,7 @@ class SchemeMembershipInline(ReadOnlyInline):
     verbose_name_plural = "memberships and applications"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("business", "contact")
+        return super().get_queryset(request).select_related("business", "scheme", "contact")
 
 
 @admin.register(WatchScheme)
@@ -161,7 +172,7 @@ class WatchSchemeAdmin(admin.ModelAdmin):
 
 
 @admin.register(SchemeMembership)
-class SchemeMembershipAdmin(admin.ModelAdmin):
+class SchemeMembershipAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = [
         "business",
         "scheme",
@@ -270,7 +281,7 @@ class BookingInline(ReadOnlyInline):
 
 
 @admin.register(Seminar)
-class SeminarAdmin(HttpsLinksMixin, admin.ModelAdmin):
+class SeminarAdmin(NoDeleteMixin, HttpsLinksMixin, admin.ModelAdmin):
     list_display = ["title", "starts_at", "status", "capacity", "places_taken", "waiting"]
     list_filter = ["status", "topics", "starts_at"]
     search_fields = ["title", "theme", "venue"]
@@ -382,7 +393,7 @@ class SeminarAdmin(HttpsLinksMixin, admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["seminar", "user", "business", "status", "created_at", "reminder_sent_at"]
     list_filter = ["status", "seminar"]
     search_fields = ["user__email", "business__name", "seminar__title"]

@@ -354,9 +354,16 @@ DEMO_ALERT_KEY = uuid.uuid5(uuid.NAMESPACE_URL, "https://demo.dorset-bcp/resourc
 
 
 def ensure_editor_group() -> Group:
-    """The "OPCC editors" group, with every permission on this app's models."""
+    """The "OPCC editors" group, with every permission on this app's models, and view and
+    change on the signposting text shown before the report form."""
     group, _ = Group.objects.get_or_create(name=EDITOR_GROUP)
     group.permissions.add(*Permission.objects.filter(content_type__app_label="resources"))
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="engagement",
+            codename__in=["view_signpost", "change_signpost"],
+        )
+    )
     return group
 
 

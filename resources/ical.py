@@ -15,6 +15,7 @@ from django.utils import timezone
 from .models import Seminar
 
 PRODID = "-//Dorset Business Crime Partnership//Seminars//EN"
+ONLINE_WITHOUT_LINK = "Online — the joining link is sent to people with a place"
 
 
 def escape_text(value: str) -> str:
@@ -49,14 +50,21 @@ def _utc(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def seminar_calendar(seminar: Seminar, *, now: dt.datetime | None = None) -> str:
-    """The seminar as a one-event calendar; a cancelled seminar says so, so it is removed."""
+def seminar_calendar(
+    seminar: Seminar, *, now: dt.datetime | None = None, include_online_url: bool = False
+) -> str:
+    """The seminar as a one-event calendar; a cancelled seminar says so, so it is removed. The
+    online joining link is written only when include_online_url is set: the file needs no
+    login, so the caller decides (only people with a confirmed place get the link)."""
     now = now or timezone.now()
     url = f"{settings.SITE_URL}{seminar.get_absolute_url()}"
+    online = ""
+    if seminar.online_url:
+        online = seminar.online_url if include_online_url else ONLINE_WITHOUT_LINK
     description = "\n\n".join(
-        part for part in [seminar.theme, seminar.description, seminar.online_url, url] if part
+        part for part in [seminar.theme, seminar.description, online, url] if part
     )
-    location = seminar.venue or seminar.online_url
+    location = seminar.venue or online
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

@@ -428,6 +428,7 @@ class CommunityEvent(models.Model):
         DECLINED = "declined", "Application declined"
         LEFT = "left", "Left the scheme"
         PREFERENCE = "preference", "Alert preference changed"
+        CONTACT_CHANGED = "contact", "Contact handed over"
         ALERT_POSTED = "alert", "Alert posted"
         BOOKED = "booked", "Place booked"
         WAITLISTED = "waitlisted", "Joined the waiting list"

@@ -190,7 +190,9 @@ def membership_decline(
 
 def membership_leave(*, membership: SchemeMembership, user: User) -> SchemeMembership:
     """Leave a scheme (or withdraw an application); alerts stop at once."""
-    _require_member_of(user, membership.business)
+    if membership.contact_id != user.pk:
+        # The contact may always end it, even after leaving the business (closing an account).
+        _require_member_of(user, membership.business)
     with transaction.atomic():
         claimed = SchemeMembership.objects.filter(
             pk=membership.pk, status__in=SchemeMembership.OPEN_STATUSES
@@ -198,6 +200,33 @@ def membership_leave(*, membership: SchemeMembership, user: User) -> SchemeMembe
         membership.refresh_from_db()
         if claimed:
             _event(CommunityEvent.Kind.LEFT, actor=user, membership=membership)
+    return membership
+
+
+def membership_hand_over(
+    *, membership: SchemeMembership, contact: User, actor: User
+) -> SchemeMembership:
+    """Make another person of the member business the scheme's contact (who gets the alerts);
+    does nothing once the membership has ended."""
+    if membership.contact_id != actor.pk:
+        _require_member_of(actor, membership.business)
+    _require_member_of(contact, membership.business)
+    with transaction.atomic():
+        changed = (
+            SchemeMembership.objects.filter(
+                pk=membership.pk, status__in=SchemeMembership.OPEN_STATUSES
+            )
+            .exclude(contact=contact)
+            .update(contact=contact)
+        )
+        membership.refresh_from_db()
+        if changed:
+            _event(
+                CommunityEvent.Kind.CONTACT_CHANGED,
+                actor=actor,
+                membership=membership,
+                detail=contact.email,
+            )
     return membership
 
 
@@ -499,16 +528,31 @@ def seminar_save(*, seminar: Seminar) -> Seminar:
     """Save a seminar from the admin; a change of time or place bumps its calendar sequence,
     and extra places go to the waiting list."""
     with transaction.atomic():
+        rescheduled = False
         if seminar.pk is not None:
             current = _locked_seminar(seminar)
             if current.status == Seminar.Status.CANCELLED:
                 raise ValidationError("A cancelled seminar cannot be changed.")
             if any(getattr(current, f) != getattr(seminar, f) for f in SCHEDULE_FIELDS):
                 seminar.sequence = current.sequence + 1
+                rescheduled = True
         if seminar.status == Seminar.Status.CANCELLED:
             raise ValidationError("Cancel a seminar with its Cancel button so everyone is told.")
         seminar.full_clean(exclude=["topics"])
         seminar.save()
+        if rescheduled:
+            # Everyone booked or waiting hears of the new time or place once; anyone promoted
+            # just below is sent the new details in their "a place is yours" email instead.
+            for booking in (
+                seminar.bookings.filter(status__in=Booking.LIVE_STATUSES)
+                .select_related("user")
+                .order_by("pk")
+            ):
+                email_queue(
+                    to=booking.user.email,
+                    template="seminar_changed",
+                    context={"booking": booking, "seminar": seminar},
+                )
         _fill_places(seminar)
     return seminar
 

@@ -415,7 +415,16 @@ def booking_cancel(request, pk):
 
 def seminar_ics(request, slug):
     seminar = _get_seminar(request.user, slug)
-    response = HttpResponse(seminar_calendar(seminar), content_type="text/calendar; charset=utf-8")
+    # The file needs no login; the joining link goes only to people with a confirmed place,
+    # as on the seminar's page.
+    has_place = (
+        request.user.is_authenticated
+        and seminar.bookings.filter(user=request.user, status=Booking.Status.CONFIRMED).exists()
+    )
+    response = HttpResponse(
+        seminar_calendar(seminar, include_online_url=has_place),
+        content_type="text/calendar; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="{seminar.slug}.ics"'
     return response
 

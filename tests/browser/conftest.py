@@ -47,8 +47,10 @@ def chromium():
 def new_page(chromium, live_server):
     contexts = []
 
-    def make():
-        context = chromium.new_context(base_url=live_server.url, locale="en-GB")
+    def make(*, javascript=True):
+        context = chromium.new_context(
+            base_url=live_server.url, locale="en-GB", java_script_enabled=javascript
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

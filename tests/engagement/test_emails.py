@@ -342,7 +342,8 @@ class BrokenBackend(BaseEmailBackend):
         raise ConnectionRefusedError("SMTP server down")
 
 
-def test_it_keeps_an_email_the_mail_server_refused_for_the_next_sweep(settings, db):
+def test_it_keeps_an_email_the_mail_server_refused_for_the_next_sweep(settings, time_machine, db):
+    time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
     (message,) = queued()
     settings.EMAIL_BACKEND = "tests.engagement.test_emails.BrokenBackend"
     assert emails.email_deliver(email_id=message.pk) is False
@@ -351,14 +352,18 @@ def test_it_keeps_an_email_the_mail_server_refused_for_the_next_sweep(settings, 
     assert message.attempts == 1
     assert "SMTP server down" in message.last_error
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert emails.email_deliver_pending() == 0  # not due until the backoff has passed
+    time_machine.move_to(MONDAY_1_JUNE_2026 + dt.timedelta(minutes=1), tick=False)
     assert emails.email_deliver_pending() == 1
     assert len(mail.outbox) == 1
 
 
-def test_it_stops_retrying_after_the_last_attempt(settings, db):
+def test_it_stops_retrying_after_the_last_attempt(settings, time_machine, db):
+    time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
     (message,) = queued()
     settings.EMAIL_BACKEND = "tests.engagement.test_emails.BrokenBackend"
-    for _ in range(emails.MAX_ATTEMPTS + 2):
+    for hour in range(emails.MAX_ATTEMPTS + 2):
+        time_machine.move_to(MONDAY_1_JUNE_2026 + dt.timedelta(hours=hour), tick=False)
         emails.email_deliver_pending()
     message.refresh_from_db()
     assert message.attempts == emails.MAX_ATTEMPTS

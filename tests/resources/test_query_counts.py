@@ -2,12 +2,17 @@
 
 import pytest
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from engagement.models import NPTArea
+from resources.models import WatchScheme
 from tests import factories
 
 SIZES = [1, 20]
+QUERIES_SCHEME_ADMIN = 8
+QUERIES_ALERT_ARCHIVE = 9
+QUERIES_SCHEME_MANAGE = 10
 
 
 def group_model():
@@ -101,3 +106,63 @@ def test_it_reads_the_contacts_in_a_fixed_number_of_queries(
     with django_assert_num_queries(expected):
         response = client.get(reverse("resources:contacts"))
     assert len(response.context["directory"].areas) == rows
+
+
+# Pinned after the review of issue 4: the Watch scheme admin, the alert archive, manage page.
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_it_opens_a_watch_schemes_admin_page_in_a_fixed_number_of_queries(
+    client, superuser, rows, django_assert_num_queries
+):
+    scheme = factories.WatchSchemeFactory()
+    for _ in range(rows):
+        factories.SchemeMembershipFactory(scheme=scheme)
+    client.force_login(superuser)
+    url = reverse("admin:resources_watchscheme_change", args=[scheme.pk])
+    ContentType.objects.get_for_model(WatchScheme)  # cached for the process, whichever runs first
+
+    # 1 session, 2 user, 3 the scheme, 4 its coordinators, 5 their emails for the form,
+    # 6 the memberships with their businesses, schemes and contacts, 7-8 the navigation's
+    # escalation checks.
+    with django_assert_num_queries(QUERIES_SCHEME_ADMIN):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert len(response.context["inline_admin_formsets"][0].formset.forms) == rows
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_it_reads_the_alert_archive_in_a_fixed_number_of_queries(
+    client, owner, business, rows, django_assert_num_queries
+):
+    scheme = factories.WatchSchemeFactory()
+    factories.SchemeMembershipFactory(scheme=scheme, business=business)
+    poster = factories.UserFactory()
+    for _ in range(rows):
+        factories.AlertFactory(scheme=scheme, posted_by=poster)
+    client.force_login(owner)
+
+    # 1 session, 2 user, 3 the scheme, 4-5 the person's permissions, 6 coordinator check,
+    # 7 membership check, 8 count for the pages, 9 the page of alerts with who posted them.
+    with django_assert_num_queries(QUERIES_ALERT_ARCHIVE):
+        response = client.get(reverse("resources:alert_list", args=[scheme.slug]))
+    assert len(response.context["page"]) == rows
+
+
+@pytest.mark.parametrize("rows", SIZES)
+def test_it_reads_the_manage_page_in_a_fixed_number_of_queries(
+    client, db, rows, django_assert_num_queries
+):
+    coordinator = factories.UserFactory()
+    scheme = factories.WatchSchemeFactory(coordinators=[coordinator])
+    for _ in range(rows):
+        factories.SchemeMembershipFactory(scheme=scheme)
+        factories.SchemeMembershipFactory(scheme=scheme, status="pending", decided_at=None)
+    client.force_login(coordinator)
+
+    # 1 session, 2 user, 3 the scheme, 4-5 permissions, 6-8 coordinator checks (finding the
+    # scheme, deciding, posting), 9 pending applications, 10 members; each with businesses
+    # and contacts.
+    with django_assert_num_queries(QUERIES_SCHEME_MANAGE):
+        response = client.get(reverse("resources:scheme_manage", args=[scheme.slug]))
+    assert (len(response.context["members"]), len(response.context["pending"])) == (rows, rows)
