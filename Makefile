@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	@# A developer's checkout runs with DEBUG on; production sets real variables instead.
+	test -f .env || printf '# Development only (git-ignored). See .env.example.\nDJANGO_DEBUG=1\n' > .env
 	touch $(STAMP)
 
 migrate: install

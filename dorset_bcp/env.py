@@ -1,6 +1,7 @@
 """Strict readers for environment variables: a bad value stops start-up with a clear message."""
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -46,3 +47,21 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def load_dotenv(path: Path) -> None:
+    """Read KEY=VALUE lines from a developer's .env; variables already set always win.
+
+    `make install` writes one with DJANGO_DEBUG=1 so plain `python manage.py …` works in a
+    checkout. Production sets real environment variables and has no such file.
+    """
+    if not path.is_file():
+        return
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ImproperlyConfigured(f"{path}:{number}: expected NAME=value, got {raw!r}.")
+        os.environ.setdefault(name.strip(), value.strip().strip("'\""))
