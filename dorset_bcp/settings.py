@@ -190,9 +190,26 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery. With REDIS_URL the broker is Redis; without it, kombu's filesystem transport keeps
 # messages in var/celery so `make run` needs no server.
+# A frozen or half-open Redis accepts the connection and then never answers: without socket
+# timeouts every publish after commit would hang the request for as long as the kernel waits.
+# One second per socket operation, and one quick retry at most, bound what a person waits.
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
+    "socket_keepalive": True,
+    "retry_on_timeout": False,
+    "health_check_interval": 25,
+    # How a publisher reconnects to a Redis that went away: once, at once (kombu's failover
+    # options; the default waits 2 s between tries).
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 else:
     _celery_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed", "control"):
@@ -206,7 +223,15 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# Publishing is retried once, briefly; the outbox row and the once-a-minute sweep are the real
+# retry, so a web request never waits on a broker that is down.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

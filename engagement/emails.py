@@ -42,9 +42,11 @@ def _enqueue(email_id: int) -> None:
     from .tasks import deliver_email
 
     try:
-        deliver_email.delay(email_id)
-    except Exception:  # the broker is down: the periodic sweep sends it instead
-        logger.warning("Could not queue email %s; the next sweep will send it.", email_id)
+        # No publish retry: the row is already committed and the once-a-minute sweep sends it,
+        # so a slow or frozen broker costs the request one socket timeout, not a retry loop.
+        deliver_email.apply_async((email_id,), retry=False)
+    except Exception as exc:  # the broker is down: the periodic sweep sends it instead
+        logger.warning("Could not queue email %s (%s); the next sweep will send it.", email_id, exc)
 
 
 def _due(now):

@@ -379,7 +379,7 @@ def broker_down(monkeypatch):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     factories.published_tasks()
-    monkeypatch.setattr(tasks.deliver_email, "delay", refuse)
+    monkeypatch.setattr(tasks.deliver_email, "apply_async", refuse)
     return attempts
 
 
@@ -393,7 +393,7 @@ def test_it_leaves_the_email_for_the_sweep_when_the_broker_is_down(
     assert response.status_code == 302
     assert len(callbacks) == 1  # the publish ran after commit and did not raise
     message = OutboundEmail.objects.get()
-    assert broker_down == [(message.pk,)]
+    assert broker_down == [((message.pk,),)]
     assert factories.published_tasks() == []
     assert message.sent_at is None
     assert mail.outbox == []
