@@ -1,14 +1,16 @@
 import importlib
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
+
+from dorset_bcp.commands import PoliteCommand
 
 DEFAULT_PASSWORD = "dorset-demo-2026"  # noqa: S105 - the documented demo password
 APPS_WITH_DEMO_DATA = ["engagement", "escalation", "resources"]
 
 
-class Command(BaseCommand):
+class Command(PoliteCommand):
     help = "Load the demo data and accounts. Safe to run again: nothing is duplicated."
 
     def add_arguments(self, parser):

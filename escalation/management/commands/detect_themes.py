@@ -1,10 +1,9 @@
-from django.core.management.base import BaseCommand
-
+from dorset_bcp.commands import PoliteCommand
 from escalation import services
 from escalation.models import ThemeSettings
 
 
-class Command(BaseCommand):
+class Command(PoliteCommand):
     help = (
         "Look for common themes once (the same code as the periodic task): concerns of one "
         "category in one NPT area from enough different businesses form or extend a theme."

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from dorset_bcp.commands import PoliteCommand
 from escalation import services
 
 
-class Command(BaseCommand):
+class Command(PoliteCommand):
     help = (
         "Run the escalation sweep once (the same code as the periodic task): move overdue "
         "items up a tier, flag overdue items at the top to the chair, warn owners, notify."
