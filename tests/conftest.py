@@ -1,3 +1,4 @@
+import datetime as dt
 import os
 import shutil
 
@@ -13,6 +14,34 @@ from tests.reference_data import reload_reference_data
 celery_app.conf.update(broker_url="memory://", broker_transport_options={})
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "0") == "1"
+
+# TEST_CLOCK_AT=<ISO 8601 moment> starts the whole run at that moment, the clock ticking from
+# there, so CI can prove that no test passes only on some days or at some hours (.ci/run runs
+# the suite at a bank holiday, the clock changes, the new year and a leap day).
+_clock = None
+
+
+def pytest_configure(config):
+    global _clock
+    at = os.environ.get("TEST_CLOCK_AT")
+    if at:
+        import time_machine
+
+        moment = dt.datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise pytest.UsageError(f"TEST_CLOCK_AT needs a UTC offset, e.g. {at}+00:00")
+        _clock = time_machine.travel(moment, tick=True)
+        _clock.start()
+
+
+def pytest_unconfigure(config):
+    if _clock is not None:
+        _clock.stop()
+
+
+def pytest_report_header(config):
+    at = os.environ.get("TEST_CLOCK_AT")
+    return f"clock: started at {at} (TEST_CLOCK_AT)" if at else None
 
 
 def skip_or_fail(reason: str):

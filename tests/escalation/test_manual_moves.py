@@ -3,7 +3,6 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
 
 from engagement import deadlines
 from engagement.models import Concern, ConcernEvent, OutboundEmail
@@ -83,7 +82,9 @@ def test_the_admin_shows_the_tier_and_the_body_that_owns_it(client, chain, busin
 
     assert response.status_code == 200
     assert b"BCP Business Co-ordinating Group" in response.content
-    assert b"Escalate to the Business Co-ordinating Group" in response.content
+    # Nothing to settle from the NPT's admin once the group holds it: no tier-1 forms.
+    assert b"they decide what happens next" in response.content
+    assert b"Escalate to the Business Co-ordinating Group" not in response.content
 
 
 def test_a_group_member_escalates_further_to_the_partnership(
@@ -112,8 +113,10 @@ def test_nothing_is_above_the_partnership(chain, business, partnership_member):
 def test_it_returns_an_item_to_the_tier_below_with_guidance_and_a_fresh_deadline(
     chain, business, group_member, npt_officer, time_machine
 ):
+    # A Tuesday afternoon, frozen: the fresh deadline is computed from the moment of the return.
+    now = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
+    time_machine.move_to(now, tick=False)
     concern = concern_at_tier(business, Concern.Tier.GROUP, assigned_officer=npt_officer)
-    now = timezone.now()
 
     services.item_return(
         item=concern,
@@ -126,6 +129,8 @@ def test_it_returns_an_item_to_the_tier_below_with_guidance_and_a_fresh_deadline
     assert concern.tier == Concern.Tier.NPT
     due = deadlines.deadlines_for(tier=1, priority=concern.priority, start=now)
     assert concern.resolution_due_at == due["resolution_due_at"]
+    # 20 working days at normal priority, Christmas Day and the Boxing Day substitute skipped.
+    assert concern.resolution_due_at == dt.datetime(2026, 12, 31, 15, 0, tzinfo=dt.UTC)
     assert concern.first_response_due_at == due["first_response_due_at"]
     event = concern.events.get(kind=ConcernEvent.Kind.RETURNED)
     assert (event.from_tier, event.to_tier, event.actor) == (2, 1, group_member)
