@@ -116,7 +116,7 @@ def test_it_sends_one_digest_when_two_workers_run_it_at_once(transactional_db):
     assert OutboundEmail.objects.count() == 4
 
 
-def test_it_sends_one_reminder_when_two_workers_run_it_at_once(transactional_db):
+def test_it_sends_one_reminder_when_two_workers_run_it_at_once(transactional_db, time_machine):
     import datetime as dt
 
     from django.utils import timezone
@@ -124,9 +124,9 @@ def test_it_sends_one_reminder_when_two_workers_run_it_at_once(transactional_db)
     from engagement.models import OutboundEmail
     from resources import tasks
 
-    tomorrow = timezone.make_aware(
-        dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time(10))
-    )
+    # Frozen (the threads share the frozen clock): "tomorrow" cannot turn over mid-test.
+    time_machine.move_to(timezone.make_aware(dt.datetime(2027, 1, 12, 15, 0)), tick=False)
+    tomorrow = timezone.make_aware(dt.datetime(2027, 1, 13, 10))
     seminar = factories.SeminarFactory(starts_at=tomorrow, ends_at=tomorrow + dt.timedelta(hours=1))
     for _ in range(6):
         person = factories.UserFactory()

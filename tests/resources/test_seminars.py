@@ -323,9 +323,10 @@ def test_it_marks_a_cancelled_seminar_cancelled_in_the_calendar(client, seminar,
 
 
 @pytest.fixture
-def tomorrow_morning(db):
-    tomorrow = timezone.localdate() + dt.timedelta(days=1)
-    return timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(10)))
+def tomorrow_morning(db, time_machine):
+    # Frozen late on a Tuesday: "tomorrow" must not change between the fixture and the task.
+    time_machine.move_to(timezone.make_aware(dt.datetime(2027, 1, 12, 23, 50)), tick=False)
+    return timezone.make_aware(dt.datetime(2027, 1, 13, 10))
 
 
 def test_it_reminds_everyone_with_a_place_the_day_before_once(tomorrow_morning):
