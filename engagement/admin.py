@@ -1,11 +1,15 @@
 import datetime as dt
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -164,21 +168,50 @@ class AttachmentInline(ReadOnlyInline):
         return format_html('<a href="{}">{}</a>', url, obj.original_name)
 
 
-class ConcernEventInline(ReadOnlyInline):
+def status_words(code: str) -> str:
+    return Concern.Status(code).label if code in Concern.Status.values else code
+
+
+def tier_words(tier: int | None) -> str:
+    return Concern.Tier(tier).label if tier in Concern.Tier.values else ""
+
+
+class EventWordsMixin:
+    """An event's statuses and tiers in words ("In progress", not in_progress; not 1 and 2)."""
+
+    @admin.display(description="from status")
+    def from_status_words(self, obj):
+        return status_words(obj.from_status)
+
+    @admin.display(description="to status")
+    def to_status_words(self, obj):
+        return status_words(obj.to_status)
+
+    @admin.display(description="from")
+    def from_tier_words(self, obj):
+        return tier_words(obj.from_tier)
+
+    @admin.display(description="to")
+    def to_tier_words(self, obj):
+        return tier_words(obj.to_tier)
+
+
+class ConcernEventInline(EventWordsMixin, ReadOnlyInline):
     model = ConcernEvent
     fields = [
         "created_at",
         "kind",
         "actor",
         "rule",
-        "from_status",
-        "to_status",
-        "from_tier",
-        "to_tier",
+        "from_status_words",
+        "to_status_words",
+        "from_tier_words",
+        "to_tier_words",
         "detail",
     ]
     readonly_fields = fields
     verbose_name_plural = "history (every state change)"
+    classes = ["collapse"]  # long, and read less often than the thread above it
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -206,6 +239,31 @@ class TriageMessageForm(forms.Form):
     # A one-time key: a double-click or a resent form posts the message once.
     submission_key = forms.UUIDField(
         initial=uuid.uuid4, required=False, label="", widget=forms.HiddenInput
+    )
+
+
+# Three forms share the message shape; each names its box, so a label finds one box only.
+class UpdateForm(TriageMessageForm):
+    body = forms.CharField(
+        label="Update for the business",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class QuestionForm(TriageMessageForm):
+    body = forms.CharField(
+        label="Question for the business",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class NoteForm(TriageMessageForm):
+    body = forms.CharField(
+        label="Internal note",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
 
 
@@ -241,6 +299,25 @@ class ResolveForm(forms.Form):
         return cleaned
 
 
+@dataclass(frozen=True)
+class TriageAction:
+    """One small form on a change page, and the service call it makes."""
+
+    form: type[forms.Form]
+    title: str  # the form's heading: what it does
+    button: str  # the words on its button
+    call: Callable  # call(item, user, cleaned_data)
+    success: str
+    # Tier-1 work (assign, prioritise, ask, resolve, escalate) needs an open item at the NPT;
+    # updates to the business and internal notes are allowed at any tier and after an outcome.
+    tier_one: bool = True
+    # A message for a call that would change nothing (the same priority again), or None.
+    unchanged: Callable | None = None
+
+    def applies(self, item) -> bool:
+        return not self.tier_one or (item.is_open and item.tier == Concern.Tier.NPT)
+
+
 # The admin is tier-1 work. Assigning, prioritising, asking, resolving and escalating act only
 # while the concern is with its NPT (checked under the row lock); once the Group or the
 # Partnership holds it, they decide. Updates to the business and internal notes are allowed at
@@ -248,60 +325,78 @@ class ResolveForm(forms.Form):
 NPT = Concern.Tier.NPT
 
 TRIAGE_ACTIONS = {
-    # name: (form, label, service call, success message)
-    "assign": (
-        AssignForm,
-        "Assign",
-        lambda c, u, d: services.concern_assign(
+    "assign": TriageAction(
+        form=AssignForm,
+        title="Assign",
+        button="Assign",
+        call=lambda c, u, d: services.concern_assign(
             concern=c, officer=d["officer"], actor=u, from_tier=NPT
         ),
-        "Assigned.",
+        success="Assigned.",
+        unchanged=lambda c, d: (
+            f"It is already assigned to {d['officer']}; nothing changed."
+            if c.assigned_officer_id == d["officer"].pk
+            else None
+        ),
     ),
-    "priority": (
-        PriorityForm,
-        "Set priority",
-        lambda c, u, d: services.concern_set_priority(
+    "priority": TriageAction(
+        form=PriorityForm,
+        title="Set priority",
+        button="Set priority",
+        call=lambda c, u, d: services.concern_set_priority(
             concern=c, priority=d["priority"], actor=u, from_tier=NPT
         ),
-        "Priority changed.",
+        success="Priority changed.",
+        unchanged=lambda c, d: (
+            f"The priority is already {c.get_priority_display()}; nothing changed."
+            if c.priority == d["priority"]
+            else None
+        ),
     ),
-    "update": (
-        TriageMessageForm,
-        "Post an update to the business",
-        lambda c, u, d: services.concern_post_update(
+    "update": TriageAction(
+        form=UpdateForm,
+        title="Post an update to the business",
+        button="Post update",
+        call=lambda c, u, d: services.concern_post_update(
             concern=c, actor=u, body=d["body"], submission_key=d["submission_key"]
         ),
-        "Update posted; the business has been emailed.",
+        success="Update posted; the business has been emailed.",
+        tier_one=False,
     ),
-    "question": (
-        TriageMessageForm,
-        "Ask the business a question (pauses the clock)",
-        lambda c, u, d: services.concern_ask_question(
+    "question": TriageAction(
+        form=QuestionForm,
+        title="Ask the business a question (pauses the clock)",
+        button="Ask question",
+        call=lambda c, u, d: services.concern_ask_question(
             concern=c, actor=u, body=d["body"], from_tier=NPT, submission_key=d["submission_key"]
         ),
-        "Question sent; the deadline clock is paused until they reply.",
+        success="Question sent; the deadline clock is paused until they reply.",
     ),
-    "note": (
-        TriageMessageForm,
-        "Add an internal note (the business never sees it)",
-        lambda c, u, d: services.concern_add_note(
+    "note": TriageAction(
+        form=NoteForm,
+        title="Add an internal note (the business never sees it)",
+        button="Add note",
+        call=lambda c, u, d: services.concern_add_note(
             concern=c, actor=u, body=d["body"], submission_key=d["submission_key"]
         ),
-        "Note added.",
+        success="Note added.",
+        tier_one=False,
     ),
-    "resolve": (
-        ResolveForm,
-        "Resolve with an outcome",
-        lambda c, u, d: services.concern_resolve(
+    "resolve": TriageAction(
+        form=ResolveForm,
+        title="Resolve with an outcome",
+        button="Resolve",
+        call=lambda c, u, d: services.concern_resolve(
             concern=c, actor=u, outcome=d["outcome"], note=d["note"], from_tier=NPT
         ),
-        "Resolved; the business has been told the outcome.",
+        success="Resolved; the business has been told the outcome.",
     ),
-    "escalate": (
-        EscalateForm,
-        "Escalate to the Business Co-ordinating Group",
-        lambda c, u, d: _escalate(c, u, d["reason"]),
-        "Escalated; the Business Co-ordinating Group has been told.",
+    "escalate": TriageAction(
+        form=EscalateForm,
+        title="Escalate to the Business Co-ordinating Group",
+        button="Escalate",
+        call=lambda c, u, d: _escalate(c, u, d["reason"]),
+        success="Escalated; the Business Co-ordinating Group has been told.",
     ),
 }
 
@@ -314,18 +409,40 @@ def _escalate(concern, user, reason):
 
 
 class TriageAdminMixin:
-    """A read-only change page with small forms beneath it, each calling one service.
+    """A read-only change page with small forms above it, each calling one service.
 
-    `triage_actions` maps a name to (form class, label, call(item, user, cleaned_data),
-    success message). Scoping comes from the admin's get_queryset, so an item another NPT owns
-    is a 404 on every triage URL.
+    `triage_actions` maps a name to a TriageAction. Scoping comes from the admin's get_queryset,
+    so an item another NPT owns is a 404 on every triage URL. Each form carries what the officer
+    saw (`triage_watch` fields) so a form left open while someone else acted is refused, saying
+    what changed, rather than acting on an item the officer has not seen.
     """
 
-    triage_actions: dict = {}
+    triage_actions: dict[str, TriageAction] = {}
+    triage_watch: tuple[str, ...] = ("status", "tier", "priority")
     change_form_template = "admin/triage_change_form.html"
 
     def triage_form_kwargs(self, item, form_class) -> dict:
         return {}
+
+    def triage_initial(self, item, name) -> dict:
+        return {}
+
+    def triage_notice(self, item) -> str:
+        """Why some forms are missing, when they are."""
+        still = (
+            " You can still post an update to the business or add an internal note."
+            if any(not action.tier_one for action in self.triage_actions.values())
+            else ""
+        )
+        if not item.is_open:
+            outcome = f": {item.outcome}" if item.outcome_id else ""
+            return f"This {item._meta.verbose_name} has an outcome{outcome}.{still}"
+        from escalation.selectors import owning_body  # escalation builds on engagement
+
+        return (
+            f"This {item._meta.verbose_name} is with {owning_body(item)}; they decide what "
+            f"happens next, in the partnership area.{still}"
+        )
 
     def _url_name(self, suffix):
         return f"{self.model._meta.app_label}_{self.model._meta.model_name}_{suffix}"
@@ -333,7 +450,7 @@ class TriageAdminMixin:
     def get_urls(self):
         return [
             path(
-                "<int:object_id>/triage/<str:action>/",
+                "<int:object_id>/triage/<str:action_name>/",
                 self.admin_site.admin_view(self.triage_view),
                 name=self._url_name("triage"),
             ),
@@ -349,16 +466,54 @@ class TriageAdminMixin:
             raise Http404("Nothing here.")
         return item
 
+    # What the officer saw: the watched fields, as a query string in a hidden field.
+
+    def triage_seen(self, item) -> str:
+        return urlencode([(name, self._raw(item, name)) for name in self.triage_watch], doseq=False)
+
+    def _raw(self, item, name) -> str:
+        value = getattr(item, item._meta.get_field(name).attname)
+        return "" if value is None else str(value)
+
+    def _words(self, item, name, raw: str) -> str:
+        field = item._meta.get_field(name)
+        if raw == "":
+            return "nobody" if field.is_relation else "not set"
+        if field.is_relation:
+            related = field.related_model._default_manager.filter(pk=raw).first()
+            return str(related) if related else "someone no longer listed"
+        return str(dict(field.flatchoices).get(field.to_python(raw), raw))
+
+    def triage_changes(self, item, seen: str) -> list[str]:
+        """What differs between the item now and the `seen` string its form was rendered with."""
+        before = dict(parse_qsl(seen, keep_blank_values=True))
+        changes = []
+        for name in self.triage_watch:
+            if name not in before or before[name] == self._raw(item, name):
+                continue
+            field = item._meta.get_field(name)
+            changes.append(
+                f"{field.verbose_name} is now {self._words(item, name, self._raw(item, name))} "
+                f"(it was {self._words(item, name, before[name])})"
+            )
+        return changes
+
     def triage_forms(self, item):
         forms_by_action = {}
-        for name, (form_class, label, _, _) in self.triage_actions.items():
-            form = form_class(prefix=name, **self.triage_form_kwargs(item, form_class))
-            for field in form.fields.values():
-                # The fields sit inside the read-only change form but submit with their own.
-                field.widget.attrs["form"] = f"triage-form-{name}"
+        seen = self.triage_seen(item)
+        for name, action in self.triage_actions.items():
+            if not action.applies(item):
+                continue
+            form = action.form(
+                prefix=name,
+                initial=self.triage_initial(item, name),
+                **self.triage_form_kwargs(item, action.form),
+            )
             forms_by_action[name] = {
                 "form": form,
-                "label": label,
+                "title": action.title,
+                "button": action.button,
+                "seen": seen,
                 "url": reverse(f"admin:{self._url_name('triage')}", args=[item.pk, name]),
             }
         return forms_by_action
@@ -368,6 +523,8 @@ class TriageAdminMixin:
         item = self.get_object(request, object_id)  # None for a malformed or hidden id
         if item is not None:
             extra_context["triage_forms"] = self.triage_forms(item)
+            if not all(action.applies(item) for action in self.triage_actions.values()):
+                extra_context["triage_notice"] = self.triage_notice(item)
         extra_context.update(
             show_save=False,
             show_save_and_continue=False,
@@ -376,38 +533,90 @@ class TriageAdminMixin:
         )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def triage_view(self, request, object_id, action):
+    def triage_view(self, request, object_id, action_name):
         item = self._item_or_404(request, object_id)
-        if action not in self.triage_actions:
+        action = self.triage_actions.get(action_name)
+        if action is None:
             raise Http404("No such action.")
         change_url = reverse(f"admin:{self._url_name('change')}", args=[item.pk])
         if request.method != "POST":
             return redirect(change_url)
-        form_class, label, call, success = self.triage_actions[action]
-        form = form_class(request.POST, prefix=action, **self.triage_form_kwargs(item, form_class))
+        form = action.form(
+            request.POST, prefix=action_name, **self.triage_form_kwargs(item, action.form)
+        )
+        seen = request.POST.get(f"{action_name}-seen")
+        refusal = stale = None
         if form.is_valid():
             try:
-                call(item, request.user, form.cleaned_data)
+                with transaction.atomic():
+                    # Hold the row while comparing it with what the officer saw, so nobody can
+                    # act between the check and the service call (which locks it again).
+                    current = self.model._default_manager.select_for_update().get(pk=item.pk)
+                    stale = self._stale(current, seen)
+                    refusal = stale or self._not_applicable(current, action)
+                    if refusal is None:
+                        unchanged = action.unchanged and action.unchanged(
+                            current, form.cleaned_data
+                        )
+                        if unchanged:
+                            self.message_user(request, unchanged, messages.INFO)
+                            return redirect(change_url)
+                        action.call(current, request.user, form.cleaned_data)
+                        self.message_user(request, action.success, messages.SUCCESS)
+                        return redirect(change_url)
             except ValidationError as exc:
                 form.add_error(None, exc)
-            else:
-                self.message_user(request, success, messages.SUCCESS)
-                return redirect(change_url)
+        if refusal is not None:
+            form.add_error(None, refusal)
+            item = self._item_or_404(request, object_id)
+            # The form is shown again as the item stands now, what was typed kept, so sending
+            # it again goes ahead; an action that no longer applies is not offered at all.
+            seen = self.triage_seen(item)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "item": item,
             "change_url": change_url,
             "form": form,
-            "label": label,
-            "title": f"{label}: {item}",
+            # Refused for the item's state: not offered again. Otherwise the form, to fix.
+            "offered": refusal is None or action.applies(item),
+            "refusal": refusal,
+            "heading": action.title,
+            "button": action.button,
+            "seen_name": f"{action_name}-seen",
+            "seen": seen if seen is not None else self.triage_seen(item),
+            "title": f"{action.title}: {item}",
         }
-        return TemplateResponse(request, "admin/triage_form.html", context, status=400)
+        # 409 when the item changed under the form; 400 for bad input or an action that does
+        # not apply to the item's state.
+        return TemplateResponse(
+            request, "admin/triage_form.html", context, status=409 if stale else 400
+        )
+
+    def _stale(self, current, seen: str | None) -> str | None:
+        """What changed since the form was rendered, as a refusal, or None."""
+        changes = self.triage_changes(current, seen) if seen is not None else []
+        if not changes:
+            return None
+        return (
+            f"Nothing was recorded: this {current._meta.verbose_name} changed since you opened "
+            f"the page — {'; '.join(changes)}. Check it and try again."
+        )
+
+    def _not_applicable(self, current, action: TriageAction) -> str | None:
+        # Tier moves are refused by the services, under their lock, in their own words.
+        if action.tier_one and not current.is_open:
+            return (
+                f"This {current._meta.verbose_name} has an outcome already "
+                f"({current.get_status_display()}); nothing was recorded."
+            )
+        return None
 
 
 @admin.register(Concern)
 class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
     triage_actions = TRIAGE_ACTIONS
+    triage_watch = ("status", "tier", "priority", "assigned_officer")
     list_display = [
         "reference",
         "business",
@@ -478,8 +687,8 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
             "Outcome",
             {
                 "fields": [
-                    "outcome",
-                    "outcome_note",
+                    "current_outcome",
+                    "current_outcome_note",
                     "resolved_at",
                     "reporter_satisfied",
                     "closed_at",
@@ -491,6 +700,18 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Every field changes only through the triage forms below, which call services.
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    # After "not resolved" or an escalation the earlier outcome is history (in the events), not
+    # the outcome: an open concern has none.
+    @admin.display(description="outcome")
+    def current_outcome(self, obj):
+        if obj.outcome_id and not obj.is_open:
+            return obj.outcome
+        return self.get_empty_value_display()
+
+    @admin.display(description="outcome note")
+    def current_outcome_note(self, obj):
+        return obj.outcome_note if not obj.is_open else ""
 
     @admin.display(description="owned by")
     def owning_body(self, obj):
@@ -527,6 +748,13 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
 
     def triage_form_kwargs(self, item, form_class) -> dict:
         return {"concern": item} if form_class is AssignForm else {}
+
+    def triage_initial(self, item, name) -> dict:
+        if name == "priority":
+            return {"priority": item.priority}
+        if name == "assign" and item.assigned_officer_id:
+            return {"officer": item.assigned_officer_id}
+        return {}
 
     def get_extra_urls(self):
         return [

@@ -9,9 +9,11 @@ from django.core.exceptions import ValidationError
 
 from engagement.admin import (
     EscalateForm,
+    EventWordsMixin,
     NPTScopedAdmin,
     ReadOnlyInline,
     ResolveForm,
+    TriageAction,
     TriageAdminMixin,
 )
 from engagement.models import Concern
@@ -121,11 +123,12 @@ class ThemeConcernInline(ReadOnlyInline):
         return obj.concern.business.name
 
 
-class ThemeEventInline(ReadOnlyInline):
+class ThemeEventInline(EventWordsMixin, ReadOnlyInline):
     model = ThemeEvent
-    fields = ["created_at", "kind", "actor", "rule", "from_tier", "to_tier", "detail"]
+    fields = ["created_at", "kind", "actor", "rule", "from_tier_words", "to_tier_words", "detail"]
     readonly_fields = fields
     verbose_name_plural = "history (every state change)"
+    classes = ["collapse"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -140,25 +143,27 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
     """
 
     triage_actions = {
-        "resolve": (
-            ResolveForm,
-            "Resolve with an outcome (every linked business is told)",
-            lambda theme, user, data: services.item_resolve(
+        "resolve": TriageAction(
+            form=ResolveForm,
+            title="Resolve with an outcome (every linked business is told)",
+            button="Resolve",
+            call=lambda theme, user, data: services.item_resolve(
                 item=_at_npt(theme),
                 actor=user,
                 outcome=data["outcome"],
                 note=data["note"],
                 from_tier=Concern.Tier.NPT,  # checked again under the lock
             ),
-            "Resolved; every business in the theme has been told the outcome.",
+            success="Resolved; every business in the theme has been told the outcome.",
         ),
-        "escalate": (
-            EscalateForm,
-            "Escalate to the Business Co-ordinating Group",
-            lambda theme, user, data: services.item_escalate(
+        "escalate": TriageAction(
+            form=EscalateForm,
+            title="Escalate to the Business Co-ordinating Group",
+            button="Escalate",
+            call=lambda theme, user, data: services.item_escalate(
                 item=theme, actor=user, reason=data["reason"], from_tier=Concern.Tier.NPT
             ),
-            "Escalated; the Business Co-ordinating Group has been told.",
+            success="Escalated; the Business Co-ordinating Group has been told.",
         ),
     }
 
@@ -188,14 +193,24 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
         "first_responded_at",
         "resolution_due_at",
         "overdue_flagged_at",
-        "outcome",
-        "outcome_note",
+        "current_outcome",
+        "current_outcome_note",
         "resolved_at",
         "created_at",
     ]
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields
+
+    @admin.display(description="outcome")
+    def current_outcome(self, obj):
+        if obj.outcome_id and not obj.is_open:
+            return obj.outcome
+        return self.get_empty_value_display()
+
+    @admin.display(description="outcome note")
+    def current_outcome_note(self, obj):
+        return obj.outcome_note if not obj.is_open else ""
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category", "npt_area")

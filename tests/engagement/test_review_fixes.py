@@ -448,9 +448,10 @@ def test_it_posts_a_triage_message_once_when_the_form_is_sent_twice(
     client.force_login(npt_officer)
     page = client.get(f"{CHANGELIST}{concern.pk}/change/").content.decode()
     match = re.search(
-        rf'<input type="hidden" name="{action}-submission_key" value="([0-9a-f-]+)"[^>]*'
-        rf'form="triage-form-{action}"',
+        rf'<form id="triage-form-{action}".*?'
+        rf'<input type="hidden" name="{action}-submission_key" value="([0-9a-f-]+)"',
         page,
+        re.DOTALL,
     )
     assert match, "the triage form carries a hidden one-time key"
     data = {f"{action}-body": "Patrols tonight.", f"{action}-submission_key": match.group(1)}
