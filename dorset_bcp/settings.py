@@ -132,6 +132,8 @@ LOGIN_REDIRECT_URL = "engagement:my_dashboard"
 
 # django-allauth: people sign in with their email address and must verify it.
 ACCOUNT_LOGIN_METHODS = {"email"}
+# Each person lands where they work: staff in the admin, members on /partnership/, owners on /my/.
+ACCOUNT_ADAPTER = "dorset_bcp.account_adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
