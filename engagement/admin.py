@@ -617,6 +617,9 @@ class TriageAdminMixin:
 class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
     triage_actions = TRIAGE_ACTIONS
     triage_watch = ("status", "tier", "priority", "assigned_officer")
+    # A concern's page on the site is the business's own (/my/concerns/…): officers cannot open
+    # it, so "View on site" would only lead them to a 404.
+    view_on_site = False
     list_display = [
         "reference",
         "business",
