@@ -189,7 +189,12 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-EMAIL_TIMEOUT = 20
+# Longer than the 60 s a busy relay may take to confirm a message: a send cut short after the
+# data went out has an unknown outcome and waits half an hour (engagement/emails.py).
+EMAIL_TIMEOUT = 75
+# Who gets the daily summary when portal emails have failed (comma-separated); empty means
+# every active superuser.
+OUTBOX_ALERT_EMAILS = env_list("DJANGO_OUTBOX_ALERT_EMAILS")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Dorset Business Crime <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -267,6 +272,12 @@ CELERY_BEAT_SCHEDULE = {
     "purge-sent-emails": {
         "task": "engagement.tasks.purge_sent_emails",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Administrators hear once a day, first thing, if any email failed after its three days
+    # of retries or has waited too long; nothing is sent when all is well.
+    "summarise-email-failures": {
+        "task": "engagement.tasks.summarise_email_failures",
+        "schedule": crontab(hour=8, minute=0),
     },
     # Watch scheme members who chose a weekly digest get the week's alerts in one email.
     # Monday 07:30 puts it in the inbox at the start of the working week; each alert is recorded

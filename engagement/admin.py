@@ -10,6 +10,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -17,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from . import emails as outbox
 from . import services
 from .forms import TEXT_LIMIT
 from .models import (
@@ -866,11 +868,45 @@ class SignpostAdmin(admin.ModelAdmin):
     list_editable = ["position", "is_active"]
 
 
+def _outbox_attention():
+    """Failed emails and ones unsent for longer than emails.LONG_PENDING_AFTER."""
+    waiting_since = timezone.now() - outbox.LONG_PENDING_AFTER
+    return OutboundEmail.objects.filter(sent_at__isnull=True).filter(
+        Q(failed_at__isnull=False) | Q(created_at__lt=waiting_since)
+    )
+
+
+class OutboxDeliveryFilter(admin.SimpleListFilter):
+    title = "delivery"
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("attention", "Needs attention (failed or long pending)"),
+            ("failed", "Failed"),
+            ("pending", "Waiting to be sent"),
+            ("sent", "Sent"),
+        ]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "attention":
+                return queryset.filter(pk__in=_outbox_attention().values("pk"))
+            case "failed":
+                return queryset.filter(sent_at__isnull=True, failed_at__isnull=False)
+            case "pending":
+                return queryset.filter(sent_at__isnull=True, failed_at__isnull=True)
+            case "sent":
+                return queryset.filter(sent_at__isnull=False)
+        return queryset
+
+
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
-    list_display = ["subject", "to", "created_at", "sent_at", "attempts"]
-    list_filter = ["sent_at"]
+    list_display = ["subject", "to", "created_at", "sent_at", "failed_at", "attempts"]
+    list_filter = [OutboxDeliveryFilter]
     search_fields = ["to", "subject"]
+    actions = ["send_again"]
     readonly_fields = [
         "to",
         "subject",
@@ -879,10 +915,26 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         "contains_secret",
         "created_at",
         "sent_at",
+        "failed_at",
         "attempts",
         "next_attempt_at",
+        "attempt_started_at",
+        "message_id",
         "last_error",
     ]
+
+    @admin.action(description="Send again (failed or waiting emails)")
+    def send_again(self, request, queryset):
+        count = outbox.email_send_again(email_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} email(s) will be sent within a minute.")
+
+    def get_actions(self, request):
+        # The changelist's actions need change permission, which nobody has on the outbox;
+        # "send again" is the one thing a superuser may do to it.
+        actions = super().get_actions(request)
+        if request.user.is_active and request.user.is_superuser:
+            actions["send_again"] = self.get_action("send_again")
+        return actions
 
     # The outbox holds personal data and, until sent, private links: superusers only.
     def has_module_permission(self, request):
@@ -896,6 +948,26 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+_site_app_list = admin.site.get_app_list
+
+
+def _app_list_with_outbox_attention(request, app_label=None):
+    """The admin index counts the emails that need attention beside "Outbound emails"."""
+    app_list = _site_app_list(request, app_label)
+    on_index = getattr(request.resolver_match, "url_name", None) in ("index", "app_list")
+    for app in app_list if on_index else []:
+        for model in app["models"]:
+            if model["model"] is OutboundEmail:
+                waiting = _outbox_attention().count()
+                if waiting:
+                    model["name"] = f"{model['name']} ({waiting} need attention)"
+                    model["admin_url"] += "?delivery=attention"
+    return app_list
+
+
+admin.site.get_app_list = _app_list_with_outbox_attention
 
 
 class BusinessMembershipInline(admin.TabularInline):

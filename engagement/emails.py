@@ -1,12 +1,32 @@
-"""Emails leave through the outbox: written with the change, sent after commit."""
+"""Emails leave through the outbox: written with the change, sent after commit.
+
+What the outbox promises (see OutboundEmail for the row's life):
+
+- Never lost: a refused send is retried with backoff (1, 2, 4 … minutes, then hourly) for
+  RETRY_FOR (3 days); after that the row is marked failed and kept, counted on the admin index
+  and /healthz, and summarised daily to the administrators until someone sends it again.
+- Not sent twice: each attempt is claimed in a committed update that records when it began and
+  the message's Message-ID before anything is sent. The "sent" mark is retried on a fresh
+  database connection if the old one dropped. An attempt whose outcome is unknown (the worker
+  died, the mark could not be written, the relay stopped answering after the data) is not
+  tried again until UNKNOWN_OUTCOME_AFTER has passed, which is longer than any task can run.
+- A slow relay is waited for: EMAIL_TIMEOUT (75 s) exceeds the 60 s a busy relay may take to
+  confirm, so a message it accepts late is not retried.
+"""
 
 import datetime as dt
 import logging
+import smtplib
+import socket
+import time
+from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Count, Min, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -14,9 +34,29 @@ from .models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 BACKOFF_MAX = dt.timedelta(hours=1)
+# How long a refused email is retried before it is marked failed (a long weekend's outage).
+RETRY_FOR = dt.timedelta(days=3)
+# An attempt whose outcome is unknown is left alone this long: longer than the longest task
+# (deliver tasks' hard limit is 6 minutes) and than a relay's slowest confirmation, so the
+# first attempt has certainly finished, one way or the other, before a second begins.
+UNKNOWN_OUTCOME_AFTER = dt.timedelta(minutes=30)
+# Unsent for longer than this and the outbox is "degraded" on /healthz and in the admin.
+LONG_PENDING_AFTER = dt.timedelta(minutes=15)
 SENT_EMAIL_RETENTION_DAYS = 30
+# A sweep stops claiming new rows after this long, so it finishes well inside its soft limit;
+# the next sweep, a minute later, carries on.
+SWEEP_BUDGET_SECONDS = 120
+
+# The relay said no, or was not there: nothing was sent, so the next try is safe.
+_REFUSED = (
+    ConnectionRefusedError,
+    socket.gaierror,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPResponseException,
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPHeloError,
+)
 
 
 def email_queue(
@@ -33,31 +73,48 @@ def email_queue(
         body_text=render_to_string(f"emails/{template}-body.txt", context),
         body_html=render_to_string(f"emails/{template}-body.html", context),
         contains_secret=contains_secret,
+        message_id=_new_message_id(),
     )
     transaction.on_commit(lambda: _enqueue(email.pk))
     return email
 
 
+def _new_message_id() -> str:
+    return make_msgid(idstring="outbox", domain=urlsplit(settings.SITE_URL).hostname or "localhost")
+
+
+# After a failed publish this process leaves emails to the sweep for a while, so a request
+# queuing several emails, and the requests behind it, pay one broker timeout, not one each.
+BROKER_BACKOFF_SECONDS = 30
+_broker_failed_at: float | None = None
+
+
 def _enqueue(email_id: int) -> None:
     from .tasks import deliver_email
 
+    global _broker_failed_at
+    if _broker_failed_at is not None:
+        if time.monotonic() - _broker_failed_at < BROKER_BACKOFF_SECONDS:
+            return  # the row is committed; the once-a-minute sweep sends it
+        _broker_failed_at = None
     try:
         # No publish retry: the row is already committed and the once-a-minute sweep sends it,
         # so a slow or frozen broker costs the request one socket timeout, not a retry loop.
         deliver_email.apply_async((email_id,), retry=False)
     except Exception as exc:  # the broker is down: the periodic sweep sends it instead
+        _broker_failed_at = time.monotonic()
         logger.warning("Could not queue email %s (%s); the next sweep will send it.", email_id, exc)
 
 
 def _due(now):
     return OutboundEmail.objects.filter(
-        sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS, next_attempt_at__lte=now
+        sent_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=now
     )
 
 
 def backoff(attempts: int) -> dt.timedelta:
     """How long to wait after the given attempt before the next: 1, 2, 4 … minutes, capped."""
-    return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    return min(dt.timedelta(minutes=2 ** min(max(attempts - 1, 0), 10)), BACKOFF_MAX)
 
 
 def email_deliver(*, email_id: int) -> bool:
@@ -65,64 +122,183 @@ def email_deliver(*, email_id: int) -> bool:
     email = _due(timezone.now()).filter(pk=email_id).first()
     if email is None:
         return False
-    return _attempt(email)
+    return _attempt(email, connection=None) == "sent"
 
 
 def email_deliver_pending(*, batch_size: int = 100) -> int:
-    """Try each due unsent email once; safe to run beside itself. Returns how many were sent."""
+    """Try each due unsent email once over one SMTP connection; safe beside itself.
+
+    Returns how many were sent. Stops early when the relay is unreachable (the rest stay due)
+    or when the sweep has run for SWEEP_BUDGET_SECONDS."""
     now = timezone.now()
+    started = time.monotonic()
     sent = 0
     last_pk = 0
-    while True:
-        # Paging by pk means a row that fails now is not picked up again in this sweep.
-        batch = list(_due(now).filter(pk__gt=last_pk).order_by("pk")[:batch_size])
-        for email in batch:
-            last_pk = email.pk
-            sent += _attempt(email)
-        if len(batch) < batch_size:
-            return sent
+    smtp = get_connection()
+    try:
+        while True:
+            # Paging by pk means a row that fails now is not picked up again in this sweep.
+            batch = list(_due(now).filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+            for email in batch:
+                last_pk = email.pk
+                outcome = _attempt(email, connection=smtp)
+                sent += outcome == "sent"
+                if outcome == "unreachable":
+                    return sent
+                if time.monotonic() - started > SWEEP_BUDGET_SECONDS:
+                    return sent
+            if len(batch) < batch_size:
+                return sent
+    finally:
+        smtp.close()
 
 
-def _attempt(email: OutboundEmail) -> bool:
-    """Claim one attempt (committed before the send), send, then mark it sent."""
-    now = timezone.now()
-    attempts = email.attempts + 1
-    # A conditional update: only one caller wins the attempt, and it is committed before the
-    # send, so a crash after this point cannot lose the email or retry it at once.
-    claimed = OutboundEmail.objects.filter(
-        pk=email.pk, sent_at__isnull=True, attempts=email.attempts, next_attempt_at__lte=now
-    ).update(attempts=attempts, next_attempt_at=now + backoff(attempts))
-    if not claimed:
-        return False
+def _message(email: OutboundEmail, message_id: str, smtp) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
+        headers={"Message-ID": message_id},
+        connection=smtp,
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
+    return message
+
+
+def _attempt(email: OutboundEmail, *, connection) -> str:
+    """Claim one attempt (committed before the send), send, then mark the outcome.
+
+    Returns "sent", "claimed-elsewhere", "refused", "unreachable" or "unknown"."""
+    now = timezone.now()
+    attempts = email.attempts + 1
+    message_id = email.message_id or _new_message_id()
+    # A conditional update: only one caller wins the attempt, and it is committed before the
+    # send. Until the outcome is written, the row is not due again for UNKNOWN_OUTCOME_AFTER,
+    # so a crash or a lost mark after this point delays the email rather than doubling it.
+    claimed = OutboundEmail.objects.filter(
+        pk=email.pk,
+        sent_at__isnull=True,
+        failed_at__isnull=True,
+        attempts=email.attempts,
+        next_attempt_at__lte=now,
+    ).update(
+        attempts=attempts,
+        attempt_started_at=now,
+        next_attempt_at=now + UNKNOWN_OUTCOME_AFTER,
+        message_id=message_id,
+    )
+    if not claimed:
+        return "claimed-elsewhere"
     try:
-        message.send()
+        _message(email, message_id, connection).send()
     except SoftTimeLimitExceeded:
-        raise  # the attempt stays claimed; a later sweep tries again after the backoff
-    except Exception as exc:  # SMTP trouble: the claimed attempt counts; retried after backoff
-        logger.warning("Sending email %s failed (attempt %s): %s", email.pk, attempts, exc)
-        OutboundEmail.objects.filter(pk=email.pk).update(last_error=str(exc)[:1000])
-        return False
-    done = {"sent_at": timezone.now(), "last_error": ""}
+        raise  # outcome unknown: the claim holds it back for UNKNOWN_OUTCOME_AFTER
+    except _REFUSED as exc:
+        return _refused(email, attempts, exc)
+    except Exception as exc:  # a timeout or a dropped relay connection after the data
+        if connection is not None:
+            connection.close()
+        logger.warning(
+            "Sending email %s: outcome unknown (attempt %s): %s; not retried before %s.",
+            email.pk,
+            attempts,
+            exc,
+            now + UNKNOWN_OUTCOME_AFTER,
+        )
+        _mark(email.pk, last_error=f"Outcome unknown: {exc}"[:1000])
+        return "unknown"
+    done = {"sent_at": timezone.now(), "attempt_started_at": None, "last_error": ""}
     if email.contains_secret:
         done.update(body_text="", body_html="")  # the private link is not kept once it is sent
-    OutboundEmail.objects.filter(pk=email.pk).update(**done)
-    return True
+    _mark(email.pk, **done)
+    return "sent"
+
+
+def _refused(email: OutboundEmail, attempts: int, exc: Exception) -> str:
+    now = timezone.now()
+    outcome = {"last_error": str(exc)[:1000], "attempt_started_at": None}
+    if now - email.created_at >= RETRY_FOR:
+        outcome["failed_at"] = now
+        logger.error("Email %s failed after %s attempts: %s", email.pk, attempts, exc)
+    else:
+        outcome["next_attempt_at"] = now + backoff(attempts)
+        logger.warning("Sending email %s failed (attempt %s): %s", email.pk, attempts, exc)
+    _mark(email.pk, **outcome)
+    unreachable = isinstance(exc, ConnectionRefusedError | socket.gaierror)
+    unreachable |= isinstance(exc, smtplib.SMTPConnectError)
+    return "unreachable" if unreachable else "refused"
+
+
+def _mark(email_id: int, **fields) -> None:
+    """Write an attempt's outcome, on a fresh connection if the old one dropped mid-send."""
+    for retry in range(3):
+        try:
+            OutboundEmail.objects.filter(pk=email_id).update(**fields)
+            return
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or retry == 2:
+                raise  # the claim holds the row back for UNKNOWN_OUTCOME_AFTER
+            logger.warning("Lost the database marking email %s; reconnecting.", email_id)
+            connection.close()
+            time.sleep(0.5 * (retry + 1))
+
+
+def email_send_again(*, email_ids) -> int:
+    """Make failed or waiting emails due now, for an administrator's "send again"."""
+    return OutboundEmail.objects.filter(pk__in=email_ids, sent_at__isnull=True).update(
+        failed_at=None,
+        next_attempt_at=timezone.now(),
+        attempt_started_at=None,
+        created_at=timezone.now(),  # a fresh RETRY_FOR from now
+    )
+
+
+def email_health(*, now: dt.datetime | None = None) -> dict:
+    """The outbox's state for /healthz and the admin: failed rows and the oldest unsent age."""
+    now = now or timezone.now()
+    unsent = OutboundEmail.objects.filter(sent_at__isnull=True)
+    summary = unsent.aggregate(
+        oldest=Min("created_at", filter=Q(failed_at__isnull=True)),
+        failed=Count("pk", filter=Q(failed_at__isnull=False)),
+    )
+    oldest_age = (now - summary["oldest"]).total_seconds() if summary["oldest"] else 0
+    degraded = summary["failed"] > 0 or oldest_age > LONG_PENDING_AFTER.total_seconds()
+    return {
+        "state": "degraded" if degraded else "ok",
+        "failed": summary["failed"],
+        "oldest_pending_seconds": int(oldest_age),
+    }
+
+
+def email_summarise_failures(*, now: dt.datetime | None = None) -> int:
+    """Queue one email to the administrators when any email failed or waits too long."""
+    from django.contrib.auth import get_user_model
+
+    now = now or timezone.now()
+    health = email_health(now=now)
+    if health["state"] == "ok":
+        return 0
+    recipients = list(settings.OUTBOX_ALERT_EMAILS) or list(
+        get_user_model()
+        .objects.filter(is_active=True, is_superuser=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    context = {
+        "failed": health["failed"],
+        "oldest_pending_hours": round(health["oldest_pending_seconds"] / 3600, 1),
+        "admin_url": settings.SITE_URL + "/admin/engagement/outboundemail/?delivery=attention",
+    }
+    with transaction.atomic():
+        for to in recipients:
+            email_queue(to=to, template="outbox_summary", context=context)
+    return len(recipients)
 
 
 def email_purge_sent(*, older_than_days: int = SENT_EMAIL_RETENTION_DAYS) -> int:
-    """Delete sent emails, and ones that gave up, older than the retention period."""
+    """Delete sent emails older than the retention period; failed ones stay until resent."""
     cutoff = timezone.now() - dt.timedelta(days=older_than_days)
-    sent = OutboundEmail.objects.filter(sent_at__lt=cutoff)
-    abandoned = OutboundEmail.objects.filter(
-        sent_at__isnull=True, attempts__gte=MAX_ATTEMPTS, created_at__lt=cutoff
-    )
-    _, deleted = (sent | abandoned).delete()
+    _, deleted = OutboundEmail.objects.filter(sent_at__lt=cutoff).delete()
     return deleted.get(OutboundEmail._meta.label, 0)

@@ -570,16 +570,17 @@ class OutboundEmail(models.Model):
     """An email written in the same transaction as the change that caused it.
 
     A Celery task sends it after commit; a periodic sweep sends any the broker lost. The row,
-    not the message, is the source of truth. What is guaranteed:
+    not the message, is the source of truth (engagement/emails.py says what is guaranteed):
 
-    - Never lost: a row is only marked sent after the mail server accepted it. A refused or
-      interrupted send is tried again, with backoff (1, 2, 4 … minutes, at most an hour
-      apart), up to MAX_ATTEMPTS times; after that it stays unsent with its last error.
-    - Each attempt is claimed in its own committed update before the send, so two workers
-      never send the same row at once and a sweep tries each row at most once.
-    - At least once, not exactly once: if the process dies after the mail server accepted
-      the email but before the row is marked sent (a window of one UPDATE), the email is sent
-      again on the next attempt. Nothing can close that window with SMTP.
+    - Never lost: a row is only marked sent after the mail server accepted it. A refused send
+      is tried again with backoff (1, 2, 4 … minutes, then hourly) for three days; after that
+      `failed_at` is set and the row is kept for an administrator to send again.
+    - Each attempt is claimed in its own committed update before the send (`attempts`,
+      `attempt_started_at`, `message_id`), so two workers never send the same row at once.
+    - An attempt whose outcome is unknown (`attempt_started_at` set, not sent) is not tried
+      again for 30 minutes (emails.UNKNOWN_OUTCOME_AFTER); the "sent" mark is retried on a
+      fresh connection, so only a database gone for that long can cause a second copy, and
+      then with the same Message-ID.
 
     An email carrying a secret (a guest's private tracking link) has its bodies blanked once
     it is sent; sent rows are deleted after a retention period (email_purge_sent).
@@ -594,6 +595,9 @@ class OutboundEmail(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=250, blank=True)
     last_error = models.TextField(blank=True)
 
     class Meta:

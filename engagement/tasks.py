@@ -1,26 +1,35 @@
 from celery import shared_task
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 from . import emails, services
 
 # Transient trouble (a locked SQLite file, a dropped database connection) is retried with
 # backoff; anything else is a bug and fails loudly. Every task is safe to run twice.
 RETRY = {
-    "autoretry_for": (OperationalError,),
+    "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": True,
     "retry_backoff_max": 300,
     "max_retries": 5,
 }
+# Sending waits up to EMAIL_TIMEOUT (75 s) per step for a slow relay; the sweep stops claiming
+# after emails.SWEEP_BUDGET_SECONDS. The hard limit stays below emails.UNKNOWN_OUTCOME_AFTER,
+# so an attempt cut off by it is over before anyone may try that email again.
+SENDING_LIMITS = {"soft_time_limit": 300, "time_limit": 360}
 
 
-@shared_task(ignore_result=True, **RETRY)
+@shared_task(ignore_result=True, **SENDING_LIMITS, **RETRY)
 def deliver_email(email_id: int) -> None:
     emails.email_deliver(email_id=email_id)
 
 
-@shared_task(ignore_result=True, **RETRY)
+@shared_task(ignore_result=True, **SENDING_LIMITS, **RETRY)
 def deliver_pending_emails() -> int:
     return emails.email_deliver_pending()
+
+
+@shared_task(ignore_result=True, **RETRY)
+def summarise_email_failures() -> int:
+    return emails.email_summarise_failures()
 
 
 @shared_task(ignore_result=True, **RETRY)

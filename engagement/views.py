@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import services
+from . import emails, services
 from .forms import (
     AccountDeleteForm,
     BusinessForm,
@@ -328,6 +328,13 @@ def healthz(request):
         logger.warning("Health check: broker unavailable: %s", exc)
         status["broker"] = "unavailable"
     healthy = all(value == "ok" for value in status.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "degraded", **status}, status=200 if healthy else 503
-    )
+    body = {"status": "ok" if healthy else "degraded", **status}
+    if status["database"] == "ok":
+        # Reported, not failed on: a mail relay outage is no reason for a load balancer to take
+        # the web servers away, but monitoring should see the outbox backing up.
+        outbox = emails.email_health()
+        body["email"] = outbox["state"]
+        if outbox["state"] != "ok":
+            body["email_failed"] = outbox["failed"]
+            body["email_oldest_pending_seconds"] = outbox["oldest_pending_seconds"]
+    return JsonResponse(body, status=200 if healthy else 503)

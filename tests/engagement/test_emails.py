@@ -358,15 +358,20 @@ def test_it_keeps_an_email_the_mail_server_refused_for_the_next_sweep(settings, 
     assert len(mail.outbox) == 1
 
 
-def test_it_stops_retrying_after_the_last_attempt(settings, time_machine, db):
+def test_it_retries_hourly_for_three_days_then_marks_the_email_failed_and_keeps_it(
+    settings, time_machine, db
+):
     time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
     (message,) = queued()
     settings.EMAIL_BACKEND = "tests.engagement.test_emails.BrokenBackend"
-    for hour in range(emails.MAX_ATTEMPTS + 2):
+    for hour in range(3 * 24 + 3):
         time_machine.move_to(MONDAY_1_JUNE_2026 + dt.timedelta(hours=hour), tick=False)
         emails.email_deliver_pending()
     message.refresh_from_db()
-    assert message.attempts == emails.MAX_ATTEMPTS
+    assert message.attempts == 3 * 24 + 1  # hourly from the start, one last at 72 hours
+    assert message.failed_at == MONDAY_1_JUNE_2026 + emails.RETRY_FOR
+    assert message.sent_at is None and "SMTP server down" in message.last_error
+    assert emails.email_purge_sent(older_than_days=0) == 0  # failed emails are kept
 
 
 @pytest.fixture
@@ -380,6 +385,7 @@ def broker_down(monkeypatch):
 
     factories.published_tasks()
     monkeypatch.setattr(tasks.deliver_email, "apply_async", refuse)
+    monkeypatch.setattr(emails, "_broker_failed_at", None)  # and put back after the test
     return attempts
 
 

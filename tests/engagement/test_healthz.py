@@ -21,7 +21,7 @@ def test_it_reports_database_and_broker_ok(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "email": "ok"}
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -31,7 +31,12 @@ def test_it_answers_503_when_the_broker_is_unreachable_without_giving_details(
     broker_url("redis://:secret-password@127.0.0.1:1/0")  # nothing listens on port 1
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"status": "degraded", "database": "ok", "broker": "unavailable"}
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "broker": "unavailable",
+        "email": "ok",
+    }
     assert "secret-password" not in response.content.decode()
 
 

@@ -188,17 +188,20 @@ class KilledOnThirdBackend(LocmemBackend):
         return super().send_messages(messages)
 
 
-def test_it_tries_each_email_once_a_sweep_when_the_mail_server_is_down(settings, time_machine, db):
+def test_it_stops_a_sweep_at_the_first_refused_connection_when_the_mail_server_is_down(
+    settings, time_machine, db
+):
     time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
-    queued(5)
+    first, *others = queued(5)
     settings.EMAIL_BACKEND = "tests.engagement.test_review_fixes.BrokenBackend"
     assert emails.email_deliver_pending(batch_size=2) == 0
-    rows = OutboundEmail.objects.all()
-    assert {row.attempts for row in rows} == {1}
-    assert {row.next_attempt_at for row in rows} == {MONDAY_1_JUNE_2026 + dt.timedelta(minutes=1)}
-    # A second sweep straight away has nothing due.
+    first.refresh_from_db()
+    assert first.attempts == 1
+    assert first.next_attempt_at == MONDAY_1_JUNE_2026 + dt.timedelta(minutes=1)
+    # The rest were not tried against a relay that is not there, and stay due.
+    assert {row.attempts for row in OutboundEmail.objects.exclude(pk=first.pk)} == {0}
     assert emails.email_deliver_pending(batch_size=2) == 0
-    assert {row.attempts for row in OutboundEmail.objects.all()} == {1}
+    assert OutboundEmail.objects.get(pk=others[0].pk).attempts == 1
 
 
 def test_it_backs_off_1_2_4_minutes_up_to_an_hour(settings, time_machine, db):
@@ -244,8 +247,8 @@ def test_it_neither_resends_nor_loses_emails_when_a_sweep_is_killed(settings, ti
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert emails.email_deliver_pending() == 2  # the two never tried
-    time_machine.move_to(MONDAY_1_JUNE_2026 + dt.timedelta(minutes=1), tick=False)
-    assert emails.email_deliver_pending() == 1  # the interrupted one, after its backoff
+    time_machine.move_to(MONDAY_1_JUNE_2026 + emails.UNKNOWN_OUTCOME_AFTER, tick=False)
+    assert emails.email_deliver_pending() == 1  # the interrupted one, once its outcome is stale
     assert emails.email_deliver_pending() == 0
     assert len(mail.outbox) == 5
     assert sorted(len(m.to) for m in mail.outbox) == [1] * 5
@@ -327,17 +330,17 @@ def test_it_forgets_the_guests_private_link_once_the_email_is_sent(area, owner, 
     assert not ordinary.contains_secret and ordinary.body_text  # kept for support
 
 
-def test_it_purges_sent_and_abandoned_emails_after_30_days(time_machine, db):
+def test_it_purges_sent_emails_after_30_days_and_keeps_failed_ones(time_machine, db):
     time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
-    old_sent, old_unsent, old_abandoned = queued(3)
+    old_sent, old_unsent, old_failed = queued(3)
     OutboundEmail.objects.filter(pk=old_sent.pk).update(sent_at=timezone.now())
-    OutboundEmail.objects.filter(pk=old_abandoned.pk).update(attempts=emails.MAX_ATTEMPTS)
+    OutboundEmail.objects.filter(pk=old_failed.pk).update(failed_at=timezone.now())
     time_machine.move_to(MONDAY_1_JUNE_2026 + dt.timedelta(days=30, minutes=1), tick=False)
     (recent_sent,) = queued()
     OutboundEmail.objects.filter(pk=recent_sent.pk).update(sent_at=timezone.now())
-    assert tasks.purge_sent_emails() == 2
+    assert tasks.purge_sent_emails() == 1
     left = set(OutboundEmail.objects.values_list("pk", flat=True))
-    assert left == {old_unsent.pk, recent_sent.pk}
+    assert left == {old_unsent.pk, old_failed.pk, recent_sent.pk}
     assert emails.email_purge_sent() == 0
 
 

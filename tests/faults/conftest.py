@@ -16,6 +16,7 @@ from django.conf import settings as django_settings
 from kombu import pools
 
 from dorset_bcp.celery import app as celery_app
+from engagement import emails
 from tests.conftest import skip_or_fail
 from tests.faults.smtp_sink import SmtpSink
 
@@ -98,11 +99,13 @@ def celery_on_redis(redis_server):
     """Publish to the test's own Redis with the production transport options."""
     saved = celery_app.conf.broker_url, celery_app.conf.broker_transport_options
     _reset_publisher()
+    emails._broker_failed_at = None
     celery_app.conf.broker_url = redis_server.url
     celery_app.conf.broker_transport_options = dict(django_settings.REDIS_BROKER_TRANSPORT_OPTIONS)
     yield redis_server
     redis_server.thaw()
     _reset_publisher()
+    emails._broker_failed_at = None
     celery_app.conf.broker_url, celery_app.conf.broker_transport_options = saved
 
 

@@ -37,6 +37,7 @@ def test_it_takes_a_report_while_redis_is_frozen_and_sends_its_email_once_after(
     assert smtp_sink.messages == []
 
     celery_on_redis.thaw()
+    print(f"report posted in {took:.2f} s with Redis frozen; {queued} email(s) queued")
     emails.email_deliver_pending()
     emails.email_deliver_pending()  # a second sweep beside the first sends nothing more
     assert len(smtp_sink.messages) == queued
