@@ -1,6 +1,7 @@
 """Staff find their screens: each person lands where they work and the header links to it."""
 
 import importlib
+import re
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -190,3 +191,38 @@ def test_it_offers_no_view_on_site_for_a_concern_officers_cannot_open_there(
     client.force_login(npt_officer)
     page = client.get(f"/admin/engagement/concern/{concern.pk}/change/").content.decode()
     assert "View on site" not in page
+
+
+def view_on_site_href(page: str) -> str:
+    return re.search(r'href="(/admin/r/\d+/\d+/)" class="viewsitelink"', page).group(1)
+
+
+def test_it_sends_view_on_site_to_site_url(client, superuser, settings):
+    settings.SITE_URL = "https://portal.example.org"
+    resource = factories.ResourceFactory()
+    client.force_login(superuser)
+    page = client.get(f"/admin/resources/resource/{resource.pk}/change/").content.decode()
+
+    response = client.get(view_on_site_href(page))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"https://portal.example.org{resource.get_absolute_url()}"
+
+
+def test_it_refuses_view_on_site_to_those_who_may_not_view_the_object(
+    client, superuser, npt_officer, owner
+):
+    resource = factories.ResourceFactory()
+    client.force_login(superuser)
+    href = view_on_site_href(
+        client.get(f"/admin/resources/resource/{resource.pk}/change/").content.decode()
+    )
+    client.force_login(npt_officer)  # staff, but resources are the editors'
+    assert client.get(href).status_code == 404
+    client.force_login(owner)
+    assert client.get(href)["Location"].startswith("/admin/login/")
+
+
+def test_it_answers_404_to_a_view_on_site_for_nothing(client, superuser):
+    client.force_login(superuser)
+    assert client.get("/admin/r/999999/1/").status_code == 404
