@@ -32,7 +32,7 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_ID = 1
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dorset_bcp.apps.PortalAdminConfig",  # django.contrib.admin, filters guarded
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -143,6 +143,13 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# allauth's forms with the email address bounded to the 254 characters its column holds.
+ACCOUNT_FORMS = {
+    "signup": "engagement.forms.PortalSignupForm",
+    "add_email": "engagement.forms.PortalAddEmailForm",
+    "change_email": "engagement.forms.PortalChangeEmailForm",
+    "reset_password": "engagement.forms.PortalResetPasswordForm",
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

@@ -1,9 +1,11 @@
 import datetime as dt
 import uuid
 
+from allauth.account.forms import AddEmailForm, ChangeEmailForm, ResetPasswordForm, SignupForm
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.formats import date_format
 from PIL import Image, UnidentifiedImageError
@@ -13,8 +15,26 @@ from .postcodes import normalise_postcode
 from .services import ConcernDetails, npt_for_postcode
 
 TEXT_LIMIT = 5000
+# The email columns (User.email, Concern.contact_email, allauth's EmailAddress) hold 254
+# characters, the longest address SMTP can deliver: a longer one is a form error, never a 500
+# from the database or an address silently cut short.
+EMAIL_MAX_LENGTH = Concern._meta.get_field("contact_email").max_length
 # What an upload's bytes must turn out to be, whatever its name says.
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+
+
+def bound_email_field(field: forms.EmailField) -> forms.EmailField:
+    """Limit an email field, including allauth's, to what the email columns hold."""
+    field.max_length = EMAIL_MAX_LENGTH
+    field.widget.attrs["maxlength"] = str(EMAIL_MAX_LENGTH)
+    # Django's EmailField allows 320 (RFC 3696); the columns and SMTP allow 254.
+    field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+    field.validators.append(MaxLengthValidator(EMAIL_MAX_LENGTH))
+    field.error_messages["max_length"] = (
+        f"An email address can be at most {EMAIL_MAX_LENGTH} characters long; this one has "
+        "%(show_value)d. Check it, or use a shorter address."
+    )
+    return field
 
 
 class PostcodeField(forms.CharField):
@@ -198,8 +218,10 @@ class ConcernFieldsMixin(forms.Form):
         error_messages={"required": "Enter your name."},
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    contact_email = forms.EmailField(
-        label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    contact_email = bound_email_field(
+        forms.EmailField(
+            label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        )
     )
     contact_phone = forms.CharField(
         label="Phone number (optional)",
@@ -350,3 +372,30 @@ class AccountDeleteForm(forms.Form):
         if not self.user.check_password(password):
             raise ValidationError("That password is not right. Enter your current password.")
         return password
+
+
+# allauth's forms, with the email address bounded like every other (ACCOUNT_FORMS).
+
+
+class PortalSignupForm(SignupForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bound_email_field(self.fields["email"])
+
+
+class PortalAddEmailForm(AddEmailForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bound_email_field(self.fields["email"])
+
+
+class PortalChangeEmailForm(ChangeEmailForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bound_email_field(self.fields["email"])
+
+
+class PortalResetPasswordForm(ResetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bound_email_field(self.fields["email"])

@@ -246,7 +246,8 @@ def guest_concern_submit(
             name=business_name,
             sector=sector,
             size_band=Business._meta.get_field("size_band").choices[0][0],
-            address_line1=details.location,
+            # A placeholder address: the location in full stays on the concern.
+            address_line1=details.location[: Business._meta.get_field("address_line1").max_length],
             town=town,
             postcode=normalise_postcode(postcode),
             npt_area=area,
