@@ -339,7 +339,32 @@ PRODUCTION = env_bool("DJANGO_PRODUCTION", not DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A guest's tracking token is a secret: it is taken out of request lines, paths and
+    # Referer headers before any handler sees them (gunicorn's loggers: gunicorn.conf.py).
+    "filters": {
+        "redact_tracking_tokens": {"()": "dorset_bcp.log_filters.RedactTrackingTokens"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # As Django's default, which configuring the django.server logger replaces.
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
+    "loggers": {
+        "django.request": {"filters": ["redact_tracking_tokens"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_tracking_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
 
