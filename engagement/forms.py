@@ -322,7 +322,19 @@ class GuestConcernForm(ConcernFieldsMixin):
     town = forms.CharField(label="Town or village", max_length=100)
     postcode = PostcodeField(label="Business postcode")
 
+    # A honeypot: hidden from people and from assistive technology (report_form.html), so only
+    # a bot filling in every field fills it. No third-party CAPTCHA, nothing for people to do.
+    website = forms.CharField(
+        label="Leave this blank",
+        required=False,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
     field_order = ["business_name", "sector", "town", "postcode"]
+
+    def is_from_a_bot(self) -> bool:
+        """True if the hidden honeypot field came back filled in."""
+        return bool(str(self.data.get("website", "")).strip())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -93,6 +93,10 @@ def report_new(request):
 
 def report_guest(request):
     form = GuestConcernForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_from_a_bot():
+        # Answered as a success, so the bot learns nothing; nothing is stored or emailed.
+        logger.info("Guest report refused: the honeypot field was filled in.")
+        return redirect("engagement:guest_submitted")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
