@@ -129,7 +129,7 @@ def scheme_list(request):
 
 
 def _scheme_page(request, scheme, *, apply_form=None, preference_forms=None, status=200):
-    context = {"scheme": scheme, "apply_form": apply_form}
+    context = {"scheme": scheme, "apply_form": apply_form, "has_errors": status == 400}
     if request.user.is_authenticated:
         memberships = list(
             selectors.memberships_of_user(request.user, scheme).filter(
@@ -269,6 +269,7 @@ def _manage_page(request, scheme, *, decision_forms=None, alert_form=None, statu
         "pending": pending,
         "members": members,
         "alert_form": alert_form or (AlertForm() if can_post else None),
+        "has_errors": status == 400,
     }
     return render(request, "resources/scheme_manage.html", context, status=status)
 
