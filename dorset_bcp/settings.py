@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body: an oversized request is refused from its Content-Length.
+    "dorset_bcp.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -174,9 +176,20 @@ STORAGES = {
 # Uploads: a report may carry a handful of photos, stills or PDFs.
 ATTACHMENT_MAX_FILES = 5
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+# 50 megapixels takes a phone camera's largest photo (8160 × 6120) while a small file that
+# unpacks into gigabytes of pixels is refused before it is decoded.
+ATTACHMENT_MAX_PIXELS = 50_000_000
+# The largest request the portal reads at all (dorset_bcp.middleware.RequestSizeLimitMiddleware):
+# every attachment at its largest plus room for the form's text; anything bigger is refused
+# from its Content-Length, before a byte of the body is received.
+REQUEST_MAX_BYTES = ATTACHMENT_MAX_FILES * ATTACHMENT_MAX_BYTES + 1024 * 1024
+# A form's text fields (not its files) held in memory: the longest form is a few 5,000-character
+# answers, so 1 MB is generous; beyond it Django refuses the request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # Well above the form's own limit (ATTACHMENT_MAX_FILES), so the form explains too many files
 # and keeps what was typed; only a flood beyond this is refused with the 400 page.
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
+# Files above 2 MB are streamed to a temporary file, not held in memory while they are checked.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.formats import date_format
-from PIL import Image, UnidentifiedImageError
 
+from . import uploads
 from .models import Business, Concern, ConcernCategory, Sector
 from .postcodes import normalise_postcode
 from .services import ConcernDetails, npt_for_postcode
@@ -19,8 +19,6 @@ TEXT_LIMIT = 5000
 # characters, the longest address SMTP can deliver: a longer one is a form error, never a 500
 # from the database or an address silently cut short.
 EMAIL_MAX_LENGTH = Concern._meta.get_field("contact_email").max_length
-# What an upload's bytes must turn out to be, whatever its name says.
-IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
 def bound_email_field(field: forms.EmailField) -> forms.EmailField:
@@ -83,44 +81,40 @@ class AttachmentsField(forms.FileField):
                 f"You attached {len(files)} files; the most is {settings.ATTACHMENT_MAX_FILES}. "
                 "Choose the most useful ones and attach them again."
             )
-        errors = []
+        errors, accepted = [], []
         for upload in files:
             try:
-                upload.detected_kind = detect_attachment_kind(upload)
+                accepted.append(accepted_attachment(upload))
             except ValidationError as exc:
                 errors.extend(exc.messages)
         if errors:
             errors.append("Files are not kept when there is a problem: attach them again.")
             raise ValidationError(errors)
-        return files
+        return accepted
 
 
-def detect_attachment_kind(upload) -> str:
-    """The real content type of an upload, or ValidationError naming the file and the fix."""
-    name = (upload.name or "file")[:80]
+def accepted_attachment(upload):
+    """The file to keep for an upload, with its real content type as `detected_kind`: a PDF
+    pypdf can read, or an image re-encoded without its metadata. ValidationError naming the
+    file and the fix otherwise."""
+    name = uploads.display_name(upload)
     if upload.size > settings.ATTACHMENT_MAX_BYTES:
         limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
         raise ValidationError(f"“{name}” is larger than {limit} MB. Attach a smaller copy.")
     if upload.size == 0:
         raise ValidationError(f"“{name}” is empty.")
-    upload.seek(0)
-    head = upload.read(5)
-    upload.seek(0)
-    if head == b"%PDF-":
-        return "application/pdf"
-    try:
-        with Image.open(upload) as image:
-            image_format = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        image_format = None
-    finally:
-        upload.seek(0)
-    if image_format in IMAGE_FORMATS:
-        return IMAGE_FORMATS[image_format]
-    raise ValidationError(
-        f"“{name}” is not a photo (JPEG, PNG, WebP, GIF) or a PDF. Only those can be attached."
-    )
+    if uploads.looks_like_pdf(upload):
+        uploads.check_pdf(upload)
+        upload.detected_kind = "application/pdf"
+        return upload
+    image = uploads.sanitised_image(upload)
+    if image is None:
+        raise ValidationError(
+            f"“{name}” is not a photo (JPEG, PNG, WebP, GIF) or a PDF. Only those can be attached."
+        )
+    kind, clean_copy = image
+    clean_copy.detected_kind = kind
+    return clean_copy
 
 
 class BusinessForm(forms.ModelForm):

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from engagement.models import Business, Sector, User
+from engagement.uploads import check_pdf, display_name, looks_like_pdf
 
 from .models import Alert, Resource, SchemeMembership, Topic, WatchScheme
 
@@ -15,10 +16,10 @@ DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 def detect_document_kind(upload) -> str:
     """A resource document must really be a PDF, whatever its name says; ValidationError if not.
 
-    Like engagement.forms.detect_attachment_kind, this trusts the bytes, not the name or the
-    browser's content type: a PDF starts with "%PDF-".
+    Like engagement.forms.accepted_attachment, this trusts the bytes, not the name or the
+    browser's content type: pypdf must be able to read it and find a page.
     """
-    name = (upload.name or "file")[:80]
+    name = display_name(upload)
     if upload.size > DOCUMENT_MAX_BYTES:
         raise ValidationError(
             f"“{name}” is larger than {DOCUMENT_MAX_BYTES // (1024 * 1024)} MB. "
@@ -26,11 +27,9 @@ def detect_document_kind(upload) -> str:
         )
     if upload.size == 0:
         raise ValidationError(f"“{name}” is empty.")
-    upload.seek(0)
-    head = upload.read(5)
-    upload.seek(0)
-    if head != b"%PDF-":
+    if not looks_like_pdf(upload):
         raise ValidationError(f"“{name}” is not a PDF. Only PDF documents can be uploaded.")
+    check_pdf(upload)
     return "application/pdf"
 
 

@@ -128,11 +128,21 @@ def png_bytes(size: tuple[int, int] = (2, 2)) -> bytes:
     return buffer.getvalue()
 
 
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
+def pdf_bytes(pages: int = 1) -> bytes:
+    """A real PDF (blank A4 pages), made with pypdf: the upload checks parse it."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+PDF_BYTES = pdf_bytes()
 
 
 def png_upload(name: str = "photo.png", size: tuple[int, int] = (2, 2)):

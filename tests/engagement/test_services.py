@@ -195,10 +195,9 @@ def test_it_gives_back_the_same_concern_for_the_same_submission_key(owner, busin
 
 
 def _checked(upload):
-    from engagement.forms import detect_attachment_kind
+    from engagement.forms import accepted_attachment
 
-    upload.detected_kind = detect_attachment_kind(upload)
-    return upload
+    return accepted_attachment(upload)
 
 
 def test_it_stores_attachments_under_a_random_name_keeping_the_original(owner, business):
