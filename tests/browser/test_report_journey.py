@@ -91,7 +91,7 @@ def test_it_walks_sign_up_to_an_officer_update(new_page, assert_accessible, live
     officer_page.get_by_role("button", name="Log in").click()
     officer_page.goto(f"/admin/engagement/concern/{concern.pk}/change/")
     officer_page.locator("#id_update-body").fill("We have spoken to the neighbouring shops.")
-    officer_page.get_by_role("button", name="Post an update to the business").click()
+    officer_page.get_by_role("button", name="Post update").click()
     officer_page.wait_for_url(re.compile(f"/admin/engagement/concern/{concern.pk}/change/"))
     assert officer_page.get_by_text("Update posted; the business has been emailed.").is_visible()
 
