@@ -201,12 +201,24 @@ def run(base_url: str, email_dir: Path) -> None:
     )
     print(f"ok  guest report accepted, redirected to {location}")
 
+    email = wait_for_email(email_dir, address)
+    print(f"ok  the worker sent the confirmation email to {address}")
+
+    link = re.search(r"https://[^/\s]+(/report/track/[A-Za-z0-9_-]+/)", email)
+    check(link is not None, "the confirmation email has no private link")
+    response, page = client.request("GET", link.group(1))
+    check(response.status == 200, f"the private link answered {response.status}")
+    check("Confirm my report" in page, "the private link's page offers no confirmation")
+    print("ok  the private link opens the report, ready to confirm")
+
+
+def wait_for_email(email_dir: Path, address: str) -> str:
     deadline = time.monotonic() + EMAIL_WAIT_SECONDS
     while time.monotonic() < deadline:
-        sent = [path for path in email_dir.glob("*.log") if address in path.read_text()]
-        if sent:
-            print(f"ok  the worker sent the confirmation email to {address} ({sent[0].name})")
-            return
+        for path in email_dir.glob("*.log"):
+            text = path.read_text()
+            if address in text:
+                return text
         time.sleep(1)
     raise Failure(f"no email to {address} in {email_dir} after {EMAIL_WAIT_SECONDS} s")
 
