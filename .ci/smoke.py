@@ -25,6 +25,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": re.compile(r"^DENY$"),
     "Referrer-Policy": re.compile(r"same-origin"),
     "Cross-Origin-Opener-Policy": re.compile(r"^same-origin$"),
+    # The portal's own (dorset_bcp/middleware.py).
+    "Permissions-Policy": re.compile(r"camera=\(\)"),
 }
 EMAIL_WAIT_SECONDS = 90
 
