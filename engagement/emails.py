@@ -19,6 +19,7 @@ import logging
 import smtplib
 import socket
 import time
+import uuid
 from email.utils import make_msgid
 from urllib.parse import urlsplit
 
@@ -26,7 +27,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Case, Count, F, Min, Q, TextField, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -117,12 +118,22 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(minutes=2 ** min(max(attempts - 1, 0), 10)), BACKOFF_MAX)
 
 
-def email_deliver(*, email_id: int) -> bool:
-    """Send one queued email that is due and unsent; True if this call sent it."""
-    email = _due(timezone.now()).filter(pk=email_id).first()
-    if email is None:
-        return False
-    return _attempt(email, connection=None) == "sent"
+def email_deliver(*, email_id: int, batch_size: int = 1) -> bool:
+    """Send one queued email if it is due and unsent, with up to batch_size - 1 other due ones.
+
+    True if this call sent the given email. The deliver task passes a batch size, so a worker
+    behind on a busy queue sends the backlog in batches, whichever task it runs first."""
+    now = timezone.now()
+    ids = [email_id]
+    if batch_size > 1:
+        others = _due(now).exclude(pk=email_id).order_by("pk").values_list("pk", flat=True)
+        ids += list(others[: batch_size - 1])
+    smtp = get_connection()
+    try:
+        outcomes = _send_batch(ids, smtp=smtp, deadline=None)
+    finally:
+        smtp.close()
+    return outcomes.get(email_id) == "sent"
 
 
 def email_deliver_pending(*, batch_size: int = 100) -> int:
@@ -131,23 +142,27 @@ def email_deliver_pending(*, batch_size: int = 100) -> int:
     Returns how many were sent. Stops early when the relay is unreachable (the rest stay due)
     or when the sweep has run for SWEEP_BUDGET_SECONDS."""
     now = timezone.now()
-    started = time.monotonic()
+    deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
     sent = 0
     last_pk = 0
     smtp = get_connection()
     try:
         while True:
             # Paging by pk means a row that fails now is not picked up again in this sweep.
-            batch = list(_due(now).filter(pk__gt=last_pk).order_by("pk")[:batch_size])
-            for email in batch:
-                last_pk = email.pk
-                outcome = _attempt(email, connection=smtp)
-                sent += outcome == "sent"
-                if outcome == "unreachable":
-                    return sent
-                if time.monotonic() - started > SWEEP_BUDGET_SECONDS:
-                    return sent
-            if len(batch) < batch_size:
+            ids = list(
+                _due(now)
+                .filter(pk__gt=last_pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return sent
+            last_pk = ids[-1]
+            outcomes = _send_batch(ids, smtp=smtp, deadline=deadline)
+            sent += sum(outcome == "sent" for outcome in outcomes.values())
+            if "unreachable" in outcomes.values() or "not-tried" in outcomes.values():
+                return sent
+            if len(ids) < batch_size:
                 return sent
     finally:
         smtp.close()
@@ -167,80 +182,148 @@ def _message(email: OutboundEmail, message_id: str, smtp) -> EmailMultiAlternati
     return message
 
 
-def _attempt(email: OutboundEmail, *, connection) -> str:
-    """Claim one attempt (committed before the send), send, then mark the outcome.
+def _claim(ids: list[int]) -> list[OutboundEmail]:
+    """Claim the attempt on those of `ids` still due, in one committed UPDATE; return them.
 
-    Returns "sent", "claimed-elsewhere", "refused", "unreachable" or "unknown"."""
+    A conditional update: a row another sender claimed first is no longer due, so it is not
+    taken twice. Until its outcome is written the row is not due again for
+    UNKNOWN_OUTCOME_AFTER, so a crash or a lost mark after this point delays the email rather
+    than doubling it."""
     now = timezone.now()
-    attempts = email.attempts + 1
-    message_id = email.message_id or _new_message_id()
-    # A conditional update: only one caller wins the attempt, and it is committed before the
-    # send. Until the outcome is written, the row is not due again for UNKNOWN_OUTCOME_AFTER,
-    # so a crash or a lost mark after this point delays the email rather than doubling it.
-    claimed = OutboundEmail.objects.filter(
-        pk=email.pk,
-        sent_at__isnull=True,
-        failed_at__isnull=True,
-        attempts=email.attempts,
-        next_attempt_at__lte=now,
-    ).update(
-        attempts=attempts,
-        attempt_started_at=now,
-        next_attempt_at=now + UNKNOWN_OUTCOME_AFTER,
-        message_id=message_id,
+    token = uuid.uuid4().hex
+    claimed = (
+        _due(now)
+        .filter(pk__in=ids)
+        .update(
+            attempts=F("attempts") + 1,
+            attempt_started_at=now,
+            next_attempt_at=now + UNKNOWN_OUTCOME_AFTER,
+            claim_token=token,
+        )
     )
     if not claimed:
-        return "claimed-elsewhere"
+        return []
+    batch = list(OutboundEmail.objects.filter(pk__in=ids, claim_token=token).order_by("pk"))
+    for email in batch:
+        if not email.message_id:  # a row queued before Message-IDs were recorded
+            email.message_id = _new_message_id()
+            OutboundEmail.objects.filter(pk=email.pk).update(message_id=email.message_id)
+    return batch
+
+
+def _send_batch(ids: list[int], *, smtp, deadline: float | None) -> dict[int, str]:
+    """Claim the due rows among `ids`, send each over `smtp`, mark the sent ones in one UPDATE.
+
+    Returns each claimed row's outcome: "sent", "refused", "unreachable", "unknown", or
+    "not-tried" (released unsent because the relay is not there or time ran out)."""
+    batch = _claim(ids)
+    outcomes: dict[int, str] = {}
+    sent: list[int] = []
     try:
-        _message(email, message_id, connection).send()
+        for email in batch:
+            if outcomes and (
+                "unreachable" in outcomes.values()
+                or (deadline is not None and time.monotonic() > deadline)
+            ):
+                outcomes[email.pk] = "not-tried"
+                continue
+            outcomes[email.pk] = _send_one(email, smtp)
+            if outcomes[email.pk] == "sent":
+                sent.append(email.pk)
+    finally:
+        # Written even when the soft time limit strikes mid-batch: what the relay accepted is
+        # marked, the row being sent keeps its claim (outcome unknown), the rest are released.
+        _mark_sent(sent)
+        untried = [
+            email.pk for email in batch if outcomes.get(email.pk, "not-tried") == "not-tried"
+        ]
+        interrupted = next((email.pk for email in batch if email.pk not in outcomes), None)
+        _release([pk for pk in untried if pk != interrupted])
+    return outcomes
+
+
+def _send_one(email: OutboundEmail, smtp) -> str:
+    try:
+        # Opened here, not by send(): a backend that opens its own connection closes it after
+        # each message, and a new SMTP session per email was most of the time spent sending.
+        smtp.open()
+        _message(email, email.message_id, smtp).send()
     except SoftTimeLimitExceeded:
         raise  # outcome unknown: the claim holds it back for UNKNOWN_OUTCOME_AFTER
     except _REFUSED as exc:
-        return _refused(email, attempts, exc)
+        return _refused(email, email.attempts, exc)
     except Exception as exc:  # a timeout or a dropped relay connection after the data
-        if connection is not None:
-            connection.close()
+        smtp.close()
         logger.warning(
             "Sending email %s: outcome unknown (attempt %s): %s; not retried before %s.",
             email.pk,
-            attempts,
+            email.attempts,
             exc,
-            now + UNKNOWN_OUTCOME_AFTER,
+            email.next_attempt_at,
         )
-        _mark(email.pk, last_error=f"Outcome unknown: {exc}"[:1000])
+        _mark([email.pk], last_error=f"Outcome unknown: {exc}"[:1000], claim_token="")
         return "unknown"
-    done = {"sent_at": timezone.now(), "attempt_started_at": None, "last_error": ""}
-    if email.contains_secret:
-        done.update(body_text="", body_html="")  # the private link is not kept once it is sent
-    _mark(email.pk, **done)
     return "sent"
+
+
+def _mark_sent(ids: list[int]) -> None:
+    if not ids:
+        return
+
+    def blank_if_secret(column):
+        return Case(
+            When(contains_secret=True, then=Value("")), default=F(column), output_field=TextField()
+        )
+
+    _mark(
+        ids,
+        sent_at=timezone.now(),
+        attempt_started_at=None,
+        last_error="",
+        claim_token="",
+        # The private link is not kept once it is sent.
+        body_text=blank_if_secret("body_text"),
+        body_html=blank_if_secret("body_html"),
+    )
+
+
+def _release(ids: list[int]) -> None:
+    """Hand back claimed rows that were never tried: nothing was sent, so they are due now."""
+    if ids:
+        _mark(
+            ids,
+            attempts=F("attempts") - 1,
+            attempt_started_at=None,
+            next_attempt_at=timezone.now(),
+            claim_token="",
+        )
 
 
 def _refused(email: OutboundEmail, attempts: int, exc: Exception) -> str:
     now = timezone.now()
-    outcome = {"last_error": str(exc)[:1000], "attempt_started_at": None}
+    outcome = {"last_error": str(exc)[:1000], "attempt_started_at": None, "claim_token": ""}
     if now - email.created_at >= RETRY_FOR:
         outcome["failed_at"] = now
         logger.error("Email %s failed after %s attempts: %s", email.pk, attempts, exc)
     else:
         outcome["next_attempt_at"] = now + backoff(attempts)
         logger.warning("Sending email %s failed (attempt %s): %s", email.pk, attempts, exc)
-    _mark(email.pk, **outcome)
+    _mark([email.pk], **outcome)
     unreachable = isinstance(exc, ConnectionRefusedError | socket.gaierror)
     unreachable |= isinstance(exc, smtplib.SMTPConnectError)
     return "unreachable" if unreachable else "refused"
 
 
-def _mark(email_id: int, **fields) -> None:
-    """Write an attempt's outcome, on a fresh connection if the old one dropped mid-send."""
+def _mark(email_ids: list[int], **fields) -> None:
+    """Write attempts' outcomes, on a fresh connection if the old one dropped mid-send."""
     for retry in range(3):
         try:
-            OutboundEmail.objects.filter(pk=email_id).update(**fields)
+            OutboundEmail.objects.filter(pk__in=email_ids).update(**fields)
             return
         except (OperationalError, InterfaceError):
             if connection.in_atomic_block or retry == 2:
-                raise  # the claim holds the row back for UNKNOWN_OUTCOME_AFTER
-            logger.warning("Lost the database marking email %s; reconnecting.", email_id)
+                raise  # the claim holds the rows back for UNKNOWN_OUTCOME_AFTER
+            logger.warning("Lost the database marking emails %s; reconnecting.", email_ids[:5])
             connection.close()
             time.sleep(0.5 * (retry + 1))
 
@@ -251,6 +334,7 @@ def email_send_again(*, email_ids) -> int:
         failed_at=None,
         next_attempt_at=timezone.now(),
         attempt_started_at=None,
+        claim_token="",
         created_at=timezone.now(),  # a fresh RETRY_FOR from now
     )
 

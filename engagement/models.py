@@ -575,8 +575,9 @@ class OutboundEmail(models.Model):
     - Never lost: a row is only marked sent after the mail server accepted it. A refused send
       is tried again with backoff (1, 2, 4 … minutes, then hourly) for three days; after that
       `failed_at` is set and the row is kept for an administrator to send again.
-    - Each attempt is claimed in its own committed update before the send (`attempts`,
-      `attempt_started_at`, `message_id`), so two workers never send the same row at once.
+    - Each attempt is claimed in a committed update before the send (`attempts`,
+      `attempt_started_at`, `claim_token`; a batch of rows in one update), so two workers never
+      send the same row at once.
     - An attempt whose outcome is unknown (`attempt_started_at` set, not sent) is not tried
       again for 30 minutes (emails.UNKNOWN_OUTCOME_AFTER); the "sent" mark is retried on a
       fresh connection, so only a database gone for that long can cause a second copy, and
@@ -598,6 +599,9 @@ class OutboundEmail(models.Model):
     attempt_started_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=250, blank=True)
+    # Which batch claimed the current attempt: a batch is claimed in one UPDATE and then read
+    # back by this token, so two senders never take the same row.
+    claim_token = models.CharField(max_length=32, blank=True)
     last_error = models.TextField(blank=True)
 
     class Meta:

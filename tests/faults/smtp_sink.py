@@ -29,8 +29,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 return
             verb = line.decode(errors="replace").strip().split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
-                self.reply("250-sink")
-                self.reply("250 8BITMIME")
+                # One write, as real relays do: two small writes meet Nagle and delayed ACKs.
+                self.reply("250-sink\r\n250 8BITMIME")
             elif verb in ("MAIL", "RCPT", "RSET", "NOOP"):
                 self.reply("250 OK")
             elif verb == "DATA":
