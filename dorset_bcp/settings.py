@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str, load_dotenv
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    "csp",
     "allauth",
     "allauth.account",
     "crispy_forms",
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First in, last out: every page gets the policy, the 413 page and admin pages included.
+    "csp.middleware.CSPMiddleware",
     # Before anything reads the body: an oversized request is refused from its Content-Length.
     "dorset_bcp.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -341,6 +345,24 @@ HEALTHZ_BROKER_TIMEOUT = 2
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every page: scripts, styles and images only from the
+# portal itself, so a script someone manages to store in a page never runs. No page has an
+# inline script, inline style or style attribute (tests/browser/test_csp.py walks them in
+# Chromium and fails on any violation), so there are no nonces and no 'unsafe-inline'. data:
+# images are Bootstrap's own icons (select arrows, checkboxes), written into its stylesheet.
+# Attachment downloads carry a stricter sandboxed policy of their own (engagement/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
