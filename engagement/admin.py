@@ -10,7 +10,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -130,6 +130,59 @@ class AssignedFilter(admin.SimpleListFilter):
             return queryset.filter(assigned_officer=request.user)
         if self.value() == "nobody":
             return queryset.filter(assigned_officer__isnull=True)
+        return queryset
+
+
+# The workbench's deadlines. A concern's next deadline is its first response until someone
+# has responded, then its resolution. A concern waiting for the business has its clock paused
+# (services._resume_clock moves the deadlines on when it restarts), so it is never overdue.
+RUNNING_STATUSES = (Concern.Status.NEW, Concern.Status.IN_PROGRESS)
+
+NEXT_DUE_AT = Case(
+    When(~Q(status__in=Concern.OPEN_STATUSES), then=Value(None)),
+    When(
+        first_responded_at__isnull=True,
+        first_response_due_at__isnull=False,
+        then=F("first_response_due_at"),
+    ),
+    default=F("resolution_due_at"),
+)
+# What is due first comes first: running items, then those waiting for the business, then
+# those with an outcome.
+DUE_RANK = Case(
+    When(status__in=RUNNING_STATUSES, then=Value(0)),
+    When(status=Concern.Status.WAITING, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def with_next_due(queryset):
+    """Concerns annotated with `next_due_at` and `due_rank` (0 running, 1 waiting, 2 done)."""
+    return queryset.annotate(next_due_at=NEXT_DUE_AT, due_rank=DUE_RANK)
+
+
+def overdue_q(now) -> Q:
+    """Running concerns whose next deadline has passed (on a with_next_due() queryset)."""
+    return Q(status__in=RUNNING_STATUSES, next_due_at__lt=now)
+
+
+def waiting_q() -> Q:
+    return Q(status=Concern.Status.WAITING)
+
+
+class DueFilter(admin.SimpleListFilter):
+    title = "deadline"
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue"), ("waiting", "Waiting for the business")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return with_next_due(queryset).filter(overdue_q(timezone.now()))
+        if self.value() == "waiting":
+            return queryset.filter(waiting_q())
         return queryset
 
 
@@ -628,12 +681,11 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
         "category",
         "priority",
         "status",
-        "tier",
+        "tier_name",
         "assigned_officer",
-        "created_at",
-        "resolution_due_at",
+        "next_due",
     ]
-    list_filter = ["status", "category", "priority", AgeFilter, AssignedFilter, "tier"]
+    list_filter = [DueFilter, "status", "category", "priority", AgeFilter, AssignedFilter, "tier"]
     search_fields = [
         "reference",
         "business__name",
@@ -738,8 +790,37 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
             " — rural" if business.is_rural else "",
         )
 
+    @admin.display(description="tier", ordering="tier")
+    def tier_name(self, obj):
+        return tier_words(obj.tier)
+
+    @admin.display(description="next due", ordering="next_due_at")
+    def next_due(self, obj):
+        from escalation.review import time_left
+
+        if obj.next_due_at is None:
+            return self.get_empty_value_display()
+        waiting = obj.status == Concern.Status.WAITING
+        left = time_left(
+            obj.next_due_at,
+            now=timezone.now(),
+            paused=obj.paused_at if waiting else None,
+            left_words="Due in {}",
+        )
+        responded = obj.first_responded_at is not None or obj.first_response_due_at is None
+        state = next(
+            (name for name in ("overdue", "paused", "soon") if getattr(left, name)), "running"
+        )
+        return format_html(
+            '{} {}<br><span class="due-words {}">{}</span>',
+            "Outcome by" if responded else "Reply by",
+            f"{timezone.localtime(obj.next_due_at):%-d %b %H:%M}",
+            state,
+            left.text,
+        )
+
     def get_queryset(self, request):
-        queryset = (
+        queryset = with_next_due(
             super()
             .get_queryset(request)
             .select_related(
@@ -750,6 +831,17 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
             # A guest's report reaches the NPT only once the guest confirms it from the email.
             queryset = queryset.exclude(status=Concern.Status.UNCONFIRMED)
         return queryset
+
+    def changelist_view(self, request, extra_context=None):
+        # The officers' workbench needs the page's width for its columns beside the filters
+        # (at 1280 px the app sidebar would push the deadlines out of view); the breadcrumbs
+        # and the index lead everywhere the sidebar does.
+        extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def get_ordering(self, request):
+        # What is due first; newest first among those with no deadline left.
+        return [F("due_rank").asc(), F("next_due_at").asc(nulls_last=True), "-created_at"]
 
     def triage_form_kwargs(self, item, form_class) -> dict:
         return {"concern": item} if form_class is AssignForm else {}
@@ -953,12 +1045,39 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 _site_app_list = admin.site.get_app_list
 
 
-def _app_list_with_outbox_attention(request, app_label=None):
-    """The admin index counts the emails that need attention beside "Outbound emails"."""
+def _concern_counts(request) -> str:
+    """Overdue, waiting for the business and new, among the concerns the person may see.
+
+    Read once per request: the index builds its app list twice (the page's and the sidebar's).
+    """
+    if not hasattr(request, "_concern_counts"):
+        concerns = admin.site.get_model_admin(Concern).get_queryset(request)
+        counts = concerns.order_by().aggregate(
+            overdue=Count("pk", filter=overdue_q(timezone.now())),
+            waiting=Count("pk", filter=waiting_q()),
+            new=Count("pk", filter=Q(status=Concern.Status.NEW)),
+        )
+        words = {"overdue": "overdue", "waiting": "waiting for the business", "new": "new"}
+        request._concern_counts = ", ".join(
+            f"{counts[key]} {words[key]}" for key in words if counts[key]
+        )
+    return request._concern_counts
+
+
+def _app_list_with_counts(request, app_label=None):
+    """The admin index counts what needs doing beside the models it concerns.
+
+    Concerns: overdue, waiting for the business and new, in the person's own NPT (all areas
+    for a superuser). Outbound emails: those that need attention.
+    """
     app_list = _site_app_list(request, app_label)
     on_index = getattr(request.resolver_match, "url_name", None) in ("index", "app_list")
     for app in app_list if on_index else []:
         for model in app["models"]:
+            if model["model"] is Concern:
+                counts = _concern_counts(request)
+                if counts:
+                    model["name"] = f"{model['name']} ({counts})"
             if model["model"] is OutboundEmail:
                 waiting = _outbox_attention().count()
                 if waiting:
@@ -967,7 +1086,7 @@ def _app_list_with_outbox_attention(request, app_label=None):
     return app_list
 
 
-admin.site.get_app_list = _app_list_with_outbox_attention
+admin.site.get_app_list = _app_list_with_counts
 
 
 class BusinessMembershipInline(admin.TabularInline):

@@ -202,8 +202,17 @@ class TimeLeft:
     paused: bool = False
 
 
-def time_left(due: dt.datetime | None, *, now: dt.datetime, paused: dt.datetime | None = None):
-    """How long until the resolution deadline, in plain words; overdue says so, in words."""
+def time_left(
+    due: dt.datetime | None,
+    *,
+    now: dt.datetime,
+    paused: dt.datetime | None = None,
+    left_words: str = "{} left",
+):
+    """How long until the deadline, in plain words; overdue says so, in words.
+
+    `left_words` phrases the days still left ("{} left" in the queue, "Due in {}" in the admin).
+    """
     if due is None:
         return TimeLeft("No deadline set")
     if paused is not None:
@@ -219,7 +228,7 @@ def time_left(due: dt.datetime | None, *, now: dt.datetime, paused: dt.datetime 
     left = deadlines.working_days_between(now, due)
     if left == 0:
         return TimeLeft(f"Due today by {timezone.localtime(due):%H:%M}", soon=True)
-    return TimeLeft(f"{_days(left)} left", soon=left <= 2)
+    return TimeLeft(left_words.format(_days(left)), soon=left <= 2)
 
 
 def _days(n: int) -> str:
