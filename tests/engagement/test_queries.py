@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -137,3 +138,71 @@ def test_it_lists_my_concerns_at_every_tier_in_five_queries(
     with django_assert_num_queries(5):
         response = client.get("/my/")
     assert "With the BCP Group" in response.content.decode()
+
+
+WORKBENCH_NOW = timezone.make_aware(dt.datetime(2026, 12, 2, 10, 0))  # a Wednesday
+
+
+def workbench_rows(n, business, owner, officer) -> dict[str, int]:
+    """n concerns made a month ago, by thirds overdue, waiting for the business, resolved."""
+    with time_machine.travel(WORKBENCH_NOW - dt.timedelta(days=30), tick=False):
+        make_concerns(n, business, owner, officer)
+    return {"overdue": (n + 2) // 3, "waiting": (n + 1) // 3}
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_it_lists_the_workbench_with_its_deadlines_in_ten_queries_however_many(
+    client, django_assert_num_queries, owner, business, npt_officer, rows
+):
+    states = workbench_rows(rows, business, owner, npt_officer)
+    client.force_login(npt_officer)
+    # The same ten as without the deadline columns: the next due date and the words for
+    # it are worked out in the page's query (an annotation) and in Python, not per row.
+    # 1. the session
+    # 2. the signed-in officer
+    # 3. the NPT areas the officer is posted to (read once per request)
+    # 4. the categories for the category filter
+    # 5. how many concerns match (for the paginator)
+    # 6. the officer's own permissions (for the admin's app list)
+    # 7. the officer's group permissions (likewise)
+    # 8. the page of concerns with business, category, assigned officer and next due date
+    # 9. the date hierarchy's first and last dates
+    # 10. the date hierarchy's links (distinct days, months or years of those dates)
+    with time_machine.travel(WORKBENCH_NOW, tick=False), django_assert_num_queries(10):
+        response = client.get("/admin/engagement/concern/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.count("/change/") >= rows
+    assert page.count("Overdue by") == states["overdue"]
+    assert page.count("Clock paused while waiting for the business") == states["waiting"]
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_it_filters_the_overdue_in_ten_queries_however_many(
+    client, django_assert_num_queries, owner, business, npt_officer, rows
+):
+    states = workbench_rows(rows, business, owner, npt_officer)
+    client.force_login(npt_officer)
+    # The same ten as the unfiltered list: the filter is a condition in queries 5, 8-10.
+    with time_machine.travel(WORKBENCH_NOW, tick=False), django_assert_num_queries(10):
+        response = client.get("/admin/engagement/concern/?due=overdue")
+    assert response.content.decode().count("Overdue by") == states["overdue"]
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_it_counts_the_workbench_on_the_admin_index_in_seven_queries_however_many(
+    client, django_assert_num_queries, owner, business, npt_officer, rows
+):
+    states = workbench_rows(rows, business, owner, npt_officer)
+    client.force_login(npt_officer)
+    # 1. the session
+    # 2. the signed-in officer
+    # 3. the officer's own permissions (for the app list)
+    # 4. the officer's group permissions (likewise)
+    # 5. the NPT areas the officer is posted to
+    # 6. overdue, waiting and new counted together (one aggregate, once per request)
+    # 7. the officer's recent actions (the index's side panel)
+    with time_machine.travel(WORKBENCH_NOW, tick=False), django_assert_num_queries(7):
+        response = client.get("/admin/")
+    assert response.status_code == 200
+    assert f"Concerns ({states['overdue']} overdue" in response.content.decode()
