@@ -241,9 +241,11 @@ class ThemeSettings(models.Model):
 class Sweep(models.Model):
     """One run of the automatic escalation sweep or of theme detection.
 
-    Every event a run writes points at it, so the run's notifications can be built from the
-    database after its batches commit, exactly once (notified_at is claimed conditionally), and
-    rebuilt by a later run if the process died first. Runs that did nothing are not kept.
+    Every event a run writes points at it, and each batch adds its moves to the counters in the
+    statement that makes them (so the record is right even if the run dies), and stamps
+    heartbeat_at. Notifications are built from the batches' tallies, each tally claimed once
+    (SweepTally.notified_at); runs that overlap are told together, once the last of them has
+    finished or gone quiet. Runs that did nothing are not kept.
     """
 
     class Kind(models.TextChoices):
@@ -254,6 +256,9 @@ class Sweep(models.Model):
     trigger = models.CharField(max_length=20, default="beat", help_text="beat or command.")
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        default=timezone.now, help_text="When the run last committed a batch."
+    )
     escalated = models.PositiveIntegerField(default=0)
     flagged = models.PositiveIntegerField(default=0)
     warned = models.PositiveIntegerField(default=0)
@@ -300,9 +305,18 @@ class SweepTally(models.Model):
     )
     items = models.PositiveIntegerField()
     sample = models.JSONField(default=list, help_text="Ids of the first items, for the email.")
+    # Claimed under a row lock by the notifier that tells these moves, so each is told once.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "sweep tallies"
+        indexes = [
+            models.Index(
+                fields=["sweep"],
+                condition=Q(notified_at__isnull=True),
+                name="sweeptally_unnotified_idx",
+            )
+        ]
 
     def __str__(self):
         return f"{self.sweep_id}: {self.items} {self.kind} at tier {self.tier}"

@@ -9,8 +9,9 @@ the tier the person saw. The sweep claims rows with FOR UPDATE SKIP LOCKED insid
 that moves them, so an officer who is resolving an item holds its lock and the sweep passes it
 by, and a row resolved a moment earlier no longer matches the re-checked WHERE: the resolution
 always wins. Two sweeps at once take disjoint rows. Each batch writes, in the same statement,
-a tally per owner (SweepTally); after the run, its notifications are built from the tallies and
-claimed once (Sweep.notified_at), so each body hears once per run and never twice of one move.
+a tally per owner (SweepTally) and adds its moves to the run's counters. Notifications are built
+from the tallies not yet told, claimed under row locks (SweepTally.notified_at), and wait while
+another run is still moving items: two runs at once tell each body once, and no move twice.
 """
 
 import datetime as dt
@@ -51,9 +52,11 @@ TOP_TIER = Concern.Tier.PARTNERSHIP
 # Rows moved per transaction: big enough that a county-wide backlog clears in a few
 # statements, small enough that locks and WAL per transaction stay modest.
 SWEEP_BATCH_SIZE = 10_000
-# A run that has not finished after this long died (the task's hard time limit is shorter):
-# the next run sends the notifications for whatever it committed.
-SWEEP_STALE_AFTER = dt.timedelta(minutes=20)
+# A run that has not finished and has committed no batch for this long died (a batch takes
+# seconds even at county scale): notices stop waiting for it, and the next run (beat's, five
+# minutes on) tells what it committed. Judged dead too early, a live run's later batches are
+# told in a second email, never lost and never twice: each tally is claimed once.
+SWEEP_STALE_AFTER = dt.timedelta(minutes=5)
 # Items listed in one notification email; the rest are counted and waiting in the queue.
 NOTIFY_LIST_LIMIT = 50
 
@@ -519,6 +522,13 @@ _ORDER = {
     "warn_resolution": "resolution_warn_at",
     "warn_first_response": "first_response_warn_at",
 }
+# The Sweep counter each pass adds its moves to, in the batch that makes them.
+_COUNTER = {
+    "escalate": "escalated",
+    "flag": "flagged",
+    "warn_resolution": "warned",
+    "warn_first_response": "warned",
+}
 _STAMP = {
     "flag": "overdue_flagged_at",
     "warn_resolution": "resolution_warned_at",
@@ -570,14 +580,9 @@ def sweep_run(
                     if done < batch_size:
                         break
     finally:
-        # Whatever committed is recorded, so its notifications go out even after an error.
+        # The counters were written with each batch; finishing lets the notices go out.
         if report.did_anything:
-            Sweep.objects.filter(pk=sweep.pk).update(
-                finished_at=timezone.now(),
-                escalated=report.escalated_total,
-                flagged=report.flagged,
-                warned=report.warned,
-            )
+            Sweep.objects.filter(pk=sweep.pk).update(finished_at=timezone.now())
         else:
             sweep.delete()
             report.sweep_id = None
@@ -629,9 +634,12 @@ def _run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> 
         "top": TOP_TIER,
         "is_theme": spec is THEMES,
         "sample": NOTIFY_LIST_LIMIT,
+        "heartbeat": timezone.now(),
     }
     order = _ORDER[sweep_pass.name]
     tally_table = connection.ops.quote_name(SweepTally._meta.db_table)
+    sweep_table = connection.ops.quote_name(Sweep._meta.db_table)
+    counter = connection.ops.quote_name(_COUNTER[sweep_pass.name])
     # The owner columns the notifications need: the area, and the officer of a tier-1 item.
     officer = (
         "CASE WHEN item.tier = 1 THEN item.assigned_officer_id END" if spec.pausable else "NULL"
@@ -702,7 +710,9 @@ def _run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> 
         "officer_id, items, sample) "
         "SELECT %(sweep)s, %(kind)s, %(rule)s, %(is_theme)s, tier, npt_area_id, officer_id, "
         "count(*), to_jsonb((array_agg(id ORDER BY id))[1:%(sample)s]) FROM changed "
-        "GROUP BY tier, npt_area_id, officer_id) "
+        "GROUP BY tier, npt_area_id, officer_id), counted AS ("
+        f"UPDATE {sweep_table} SET {counter} = {counter} + (SELECT count(*) FROM changed), "
+        "heartbeat_at = %(heartbeat)s WHERE id = %(sweep)s) "
         "SELECT tier, count(*) FROM changed GROUP BY tier"
     )
     with connection.cursor() as cursor:
@@ -787,6 +797,10 @@ def _run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[in
         )
         for (tier, area_id, officer_id), pks in tallies.items()
     )
+    counter = _COUNTER[sweep_pass.name]
+    Sweep.objects.filter(pk=sweep_id).update(
+        **{counter: F(counter) + len(ids)}, heartbeat_at=timezone.now()
+    )
     by_tier: dict[int, int] = defaultdict(int)
     for (tier, _, _), pks in tallies.items():
         by_tier[tier] += len(pks)
@@ -797,30 +811,35 @@ def _run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[in
 
 
 def sweep_notify_pending(*, now: dt.datetime | None = None) -> int:
-    """Queue the notifications of every finished (or dead) run not yet notified; safe to race."""
-    now = now or timezone.now()
-    pending = list(
-        Sweep.objects.filter(notified_at__isnull=True)
-        .filter(Q(finished_at__isnull=False) | Q(started_at__lt=now - SWEEP_STALE_AFTER))
-        .order_by("pk")
-        .values_list("pk", flat=True)[:100]
+    """Tell each body, once, of every committed move not yet told; safe to race.
+
+    While another run is still moving items, its notices and these wait for it, so runs that
+    overlap send each body one email per kind of notice (the last to finish sends it). The
+    tallies are claimed under row locks, so a move is never told twice."""
+    clock = timezone.now()
+    alive = Sweep.objects.filter(
+        finished_at__isnull=True, heartbeat_at__gte=clock - SWEEP_STALE_AFTER
     )
-    queued = 0
-    for sweep_id in pending:
-        with transaction.atomic():
-            sweep = (
-                Sweep.objects.select_for_update(skip_locked=True)
-                .filter(pk=sweep_id, notified_at__isnull=True)
-                .first()
-            )
-            if sweep is None:
-                continue  # another worker is notifying it, or already has
-            count = _queue_sweep_notifications(sweep)
-            Sweep.objects.filter(pk=sweep.pk).update(
-                notified_at=timezone.now(), emails_queued=count
-            )
-            queued += count
-    return queued
+    if alive.exists():
+        return 0  # the run still going tells everyone when it finishes
+    with transaction.atomic():
+        # Not skip_locked: a second notifier waits for the first, then finds these told.
+        claimed = list(
+            SweepTally.objects.select_for_update()
+            .filter(notified_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "sweep_id")
+        )
+        if not claimed:
+            return 0
+        tally_ids = [pk for pk, _ in claimed]
+        sweep_ids = sorted({sweep_id for _, sweep_id in claimed})
+        count = _queue_sweep_notifications(tally_ids)
+        SweepTally.objects.filter(pk__in=tally_ids).update(notified_at=clock)
+        Sweep.objects.filter(pk__in=sweep_ids, notified_at__isnull=True).update(notified_at=clock)
+        # The window's emails are counted on its last run.
+        Sweep.objects.filter(pk=sweep_ids[-1]).update(emails_queued=F("emails_queued") + count)
+    return count
 
 
 def _audience(kind: str, row: dict) -> tuple[str, int | None]:
@@ -855,8 +874,8 @@ def _listed_items(model, ids) -> dict[int, dict]:
     return {row[0]: dict(zip(listed, row[1:], strict=True)) for row in rows}
 
 
-def _collect(sweep: Sweep, kind: str, event_kinds: Sequence[str]):
-    """Totals per audience and the first items each email lists, from the run's tallies.
+def _collect(tally_ids: list[int], kind: str, event_kinds: Sequence[str]):
+    """Totals per audience and the first items each email lists, from the claimed tallies.
 
     Three queries however many items moved and however many audiences there are: the
     tallies, then the listed concerns and the listed themes.
@@ -864,7 +883,7 @@ def _collect(sweep: Sweep, kind: str, event_kinds: Sequence[str]):
     totals: dict[tuple, int] = defaultdict(int)
     picks: dict[tuple, list[tuple]] = defaultdict(list)
     tallies = (
-        SweepTally.objects.filter(sweep=sweep, kind__in=event_kinds)
+        SweepTally.objects.filter(pk__in=tally_ids, kind__in=event_kinds)
         .values("tier", "officer_id", "is_theme", "rule", "items", "sample")
         .annotate(area_id=F("npt_area_id"), group_id=F("npt_area__group_id"))
         .order_by("pk")
@@ -943,12 +962,12 @@ _NOTICES = (
 )
 
 
-def _queue_sweep_notifications(sweep: Sweep) -> int:
-    """One email per audience member per kind of notice for the run; returns emails queued."""
+def _queue_sweep_notifications(tally_ids: list[int]) -> int:
+    """One email per audience member per kind of notice for the tallies; returns emails queued."""
     partnership = None
     queued = 0
     for kind, event_kinds, template in _NOTICES:
-        totals, samples = _collect(sweep, kind, event_kinds)
+        totals, samples = _collect(tally_ids, kind, event_kinds)
         if not totals:
             continue
         partnership = partnership or Partnership.load()
@@ -964,7 +983,6 @@ def _queue_sweep_notifications(sweep: Sweep) -> int:
                 "items": items,
                 "total": total,
                 "more": max(total - len(items), 0),
-                "sweep": sweep,
                 "is_officer": audience[0] in ("officer", "npt"),
             }
             for email in emails:

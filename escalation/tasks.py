@@ -27,8 +27,8 @@ RETRY = {
 }
 
 
-# The hard limit stays below services.SWEEP_STALE_AFTER, so a run killed by it is recognised
-# as dead and its committed moves are notified by the next run.
+# A run killed by its hard limit has its committed moves counted and tallied already; once it
+# has been quiet for services.SWEEP_STALE_AFTER the next run tells them.
 @shared_task(ignore_result=True, soft_time_limit=540, time_limit=600, **RETRY)
 def escalate_overdue() -> dict:
     report = services.sweep_run(trigger="beat")
