@@ -91,14 +91,18 @@ def test_it_shows_every_column_at_1280_px_without_scrolling_sideways(new_page, o
     assert "Overdue by 7 working days" in overdue.inner_text()
 
 
-def test_it_shows_only_the_overdue_after_a_click_on_overdue(new_page, officer, concerns):
+def test_it_shows_only_the_overdue_after_a_click_on_overdue(
+    new_page, officer, concerns, assert_accessible
+):
     page = sign_in(new_page, officer)
     page.goto("/admin/engagement/concern/")
+    assert_accessible(page)
     page.get_by_role("link", name="Overdue", exact=True).click()
     page.wait_for_url(re.compile(r"due=overdue"))
 
     references = page.locator("#result_list tbody th a").all_inner_texts()
     assert references == [concerns["overdue"].reference]
+    assert_accessible(page)
 
 
 def test_it_counts_what_needs_doing_on_the_index(new_page, officer, concerns):
