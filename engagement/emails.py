@@ -12,14 +12,20 @@ What the outbox promises (see OutboundEmail for the row's life):
   tried again until UNKNOWN_OUTCOME_AFTER has passed, which is longer than any task can run.
 - A slow relay is waited for: EMAIL_TIMEOUT (75 s) exceeds the 60 s a busy relay may take to
   confirm, so a message it accepts late is not retried.
+- A SIGTERM to a worker's pool process (systemd's default KillMode=control-group signals every
+  process) does not cut a batch: the email in hand is finished, what was sent is marked and
+  the rest are handed back unsent (finish_batch_on_sigterm).
 """
 
 import datetime as dt
 import logging
+import signal
 import smtplib
 import socket
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from email.utils import make_msgid
 from urllib.parse import urlsplit
 
@@ -211,19 +217,61 @@ def _claim(ids: list[int]) -> list[OutboundEmail]:
     return batch
 
 
+# In a worker's pool process, a SIGTERM that arrives while a batch is claimed and not yet marked
+# asks it to stop after the email in hand (see finish_batch_on_sigterm).
+_in_worker_process = False
+_stop_requested = False
+
+
+def finish_batch_on_sigterm() -> None:
+    """Called in each worker pool process: from now on a SIGTERM during a batch finishes the
+    email in hand, marks what was sent and hands the rest back before the process ends."""
+    global _in_worker_process
+    _in_worker_process = True
+
+
+def _on_sigterm(signum, frame) -> None:
+    global _stop_requested
+    _stop_requested = True
+
+
+@contextmanager
+def _sigterm_waits_for_the_batch():
+    # Installed only around a batch, because billiard puts its own SIGTERM handler in place
+    # after the pool process starts. Outside a batch a SIGTERM ends the process as before.
+    if not _in_worker_process or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _send_batch(ids: list[int], *, smtp, deadline: float | None) -> dict[int, str]:
     """Claim the due rows among `ids`, send each over `smtp`, mark the sent ones in one UPDATE.
 
     Returns each claimed row's outcome: "sent", "refused", "unreachable", "unknown", or
     "not-tried" (released unsent because the relay is not there or time ran out)."""
-    batch = _claim(ids)
+    with _sigterm_waits_for_the_batch():
+        return _send_claimed(ids, smtp=smtp, deadline=deadline)
+
+
+def _send_claimed(ids: list[int], *, smtp, deadline: float | None) -> dict[int, str]:
+    global _stop_requested
     outcomes: dict[int, str] = {}
     sent: list[int] = []
+    batch: list[OutboundEmail] = []
     try:
+        batch = _claim(ids)
         for email in batch:
-            if outcomes and (
-                "unreachable" in outcomes.values()
-                or (deadline is not None and time.monotonic() > deadline)
+            if _stop_requested or (
+                outcomes
+                and (
+                    "unreachable" in outcomes.values()
+                    or (deadline is not None and time.monotonic() > deadline)
+                )
             ):
                 outcomes[email.pk] = "not-tried"
                 continue
@@ -239,6 +287,9 @@ def _send_batch(ids: list[int], *, smtp, deadline: float | None) -> dict[int, st
         ]
         interrupted = next((email.pk for email in batch if email.pk not in outcomes), None)
         _release([pk for pk in untried if pk != interrupted])
+        if _stop_requested:
+            _stop_requested = False
+            logger.warning("Stopped sending on SIGTERM; %s email(s) handed back.", len(untried))
     return outcomes
 
 

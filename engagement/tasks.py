@@ -1,4 +1,5 @@
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.db import InterfaceError, OperationalError
 
 from . import emails, services
@@ -15,6 +16,13 @@ RETRY = {
 # after emails.SWEEP_BUDGET_SECONDS. The hard limit stays below emails.UNKNOWN_OUTCOME_AFTER,
 # so an attempt cut off by it is over before anyone may try that email again.
 SENDING_LIMITS = {"soft_time_limit": 300, "time_limit": 360}
+
+
+@worker_process_init.connect
+def _finish_email_batches_on_sigterm(**kwargs) -> None:
+    # Celery resets SIGTERM in its pool processes, so a SIGTERM to the whole process group
+    # would cut a batch between the relay's accept and the sent mark.
+    emails.finish_batch_on_sigterm()
 
 
 # A deliver task sends its own email and up to this many others that are due, over one SMTP
