@@ -17,9 +17,9 @@ EMAILS = 500
 TARGET_PER_SECOND = 50
 
 
-def test_it_sends_500_emails_through_a_relay_at_50_a_second_or_more_on_sqlite(smtp_sink):
-    if connection.vendor != "sqlite":
-        pytest.skip("measures the zero-setup default, SQLite")
+def test_it_sends_500_emails_through_a_relay_at_50_a_second_or_more(smtp_sink):
+    # The target is the zero-setup default's (SQLite, `make test` without services); CI runs
+    # it on PostgreSQL, which must keep up too.
     with transaction.atomic():
         for i in range(EMAILS):
             emails.email_queue(
@@ -31,7 +31,7 @@ def test_it_sends_500_emails_through_a_relay_at_50_a_second_or_more_on_sqlite(sm
     sent = emails.email_deliver_pending()
     took = time.monotonic() - started
     rate = sent / took
-    print(f"{sent} emails in {took:.2f} s: {rate:.0f} emails/s")
+    print(f"{sent} emails in {took:.2f} s on {connection.vendor}: {rate:.0f} emails/s")
     assert sent == EMAILS
     assert set(smtp_sink.count_by_message_id().values()) == {1}
     assert len(smtp_sink.messages) == EMAILS
