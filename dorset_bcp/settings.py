@@ -66,6 +66,8 @@ MIDDLEWARE = [
     # After authentication: whether the page is someone's own decides Cache-Control.
     "dorset_bcp.middleware.PrivacyHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: a person signed out for being idle is told why on the next page.
+    "dorset_bcp.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
@@ -331,6 +333,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 270},
     },
+    # Expired sessions (idle 30 minutes for staff, 2 hours for owners) are refused already but
+    # their rows stay until cleared; hourly keeps at most an hour of them, in one indexed DELETE.
+    "clear-expired-sessions": {
+        "task": "engagement.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=50),
+        "options": {"expires": 3000},
+    },
     # Common themes build up over days (3 businesses in 28 days by default), so hourly finds
     # them soon enough for a group that meets weekly, at the cost of one GROUP BY an hour.
     "detect-themes": {
@@ -364,6 +373,24 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 SESSION_COOKIE_HTTPONLY = True
+# How long a signed-in session lasts (dorset_bcp.middleware.SessionPolicyMiddleware). Staff and
+# Co-ordinating Group and Partnership members see reporters' names, phones and addresses, so an
+# unattended screen signs out after 30 minutes and nobody stays signed in past a working day;
+# business owners see only their own reports and keep 2 hours idle, 14 days at most.
+SESSION_IDLE_STAFF_SECONDS = env_int("DJANGO_SESSION_IDLE_STAFF_SECONDS", 30 * 60)
+SESSION_IDLE_OWNER_SECONDS = env_int("DJANGO_SESSION_IDLE_OWNER_SECONDS", 2 * 60 * 60)
+SESSION_MAX_STAFF_SECONDS = env_int("DJANGO_SESSION_MAX_STAFF_SECONDS", 12 * 60 * 60)
+SESSION_MAX_OWNER_SECONDS = env_int("DJANGO_SESSION_MAX_OWNER_SECONDS", 14 * 24 * 60 * 60)
+# No "Remember me" box on the sign-in page: how long a session lasts is the policy above.
+ACCOUNT_SESSION_REMEMBER = True
+if not (
+    60 <= SESSION_IDLE_STAFF_SECONDS <= SESSION_MAX_STAFF_SECONDS
+    and 60 <= SESSION_IDLE_OWNER_SECONDS <= SESSION_MAX_OWNER_SECONDS
+):
+    raise ImproperlyConfigured(
+        "Each DJANGO_SESSION_IDLE_*_SECONDS must be at least 60 and no more than its "
+        "DJANGO_SESSION_MAX_*_SECONDS."
+    )
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class EngagementConfig(AppConfig):
     name = "engagement"
     verbose_name = "Businesses and concerns"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from dorset_bcp.middleware import on_login
+
+        # Every sign-in, whichever door (allauth, the admin, a test's force_login), starts
+        # the session's idle and absolute clocks (dorset_bcp.middleware.SessionPolicyMiddleware).
+        user_logged_in.connect(on_login, dispatch_uid="engagement.session_clocks")

@@ -41,6 +41,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Each session remembers the version it began under; "Sign out everywhere else" moves it on,
+    # and every other session is ended at its next request (dorset_bcp.middleware), whatever
+    # the session backend.
+    session_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -715,3 +716,11 @@ def user_delete(*, user: User) -> None:
         )
         ConcernUpdate.objects.filter(author=user).update(author=None)
         user.delete()
+
+
+def user_sign_out_everywhere(*, user: User) -> int:
+    """End every session of the person at its next request; return their new session version."""
+    # F(), not a read and a write: two clicks at once both move the version on.
+    User.objects.filter(pk=user.pk).update(session_version=F("session_version") + 1)
+    user.refresh_from_db(fields=["session_version"])
+    return user.session_version

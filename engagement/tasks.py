@@ -1,5 +1,6 @@
 from celery import shared_task
 from celery.signals import worker_process_init
+from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
 
 from . import emails, services
@@ -54,3 +55,10 @@ def purge_unconfirmed_guest_reports() -> int:
 @shared_task(ignore_result=True, **RETRY)
 def purge_sent_emails() -> int:
     return emails.email_purge_sent()
+
+
+@shared_task(ignore_result=True, **RETRY)
+def clear_expired_sessions() -> None:
+    # Django refuses an expired session but keeps its row (who was signed in, until when);
+    # clearsessions deletes them, and deleting what is already gone is harmless.
+    call_command("clearsessions")

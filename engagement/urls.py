@@ -15,6 +15,12 @@ urlpatterns = [
     path("report/track/<str:token>/feedback/", views.guest_feedback, name="guest_feedback"),
     path("report/<str:reference>/submitted/", views.report_submitted, name="report_submitted"),
     path("my/", views.my_dashboard, name="my_dashboard"),
+    path("my/account/", views.account, name="account"),
+    path(
+        "my/account/sign-out-everywhere/",
+        views.account_sign_out_everywhere,
+        name="account_sign_out_everywhere",
+    ),
     path("my/account/delete/", views.account_delete, name="account_delete"),
     path("my/businesses/add/", views.business_add, name="business_add"),
     path("my/businesses/<int:pk>/", views.business_edit, name="business_edit"),

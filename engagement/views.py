@@ -1,3 +1,4 @@
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -289,6 +290,36 @@ def attachment_response(attachment: Attachment) -> FileResponse:
     )
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@login_required
+def account(request):
+    from dorset_bcp.middleware import SESSION_STARTED, duration_words, request_session_limits
+
+    started = request.session.get(SESSION_STARTED)
+    limits = request_session_limits(request)
+    return render(
+        request,
+        "engagement/account.html",
+        {
+            "signed_in_at": dt.datetime.fromtimestamp(started, tz=dt.UTC) if started else None,
+            "idle_limit": duration_words(limits.idle),
+            "absolute_limit": duration_words(limits.absolute),
+        },
+    )
+
+
+@require_POST
+@login_required
+def account_sign_out_everywhere(request):
+    from dorset_bcp.middleware import session_keep_after_version_change
+
+    services.user_sign_out_everywhere(user=request.user)
+    session_keep_after_version_change(request)
+    messages.success(
+        request, "You have been signed out on every other device. You are still signed in here."
+    )
+    return redirect("engagement:account")
 
 
 @login_required

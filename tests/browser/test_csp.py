@@ -140,6 +140,7 @@ def test_it_reports_no_violation_on_an_owners_pages(csp_page, owner_concern, liv
     sign_in(page, owner, live_server)
     for path in (
         "/my/",
+        "/my/account/",
         f"/my/concerns/{owner_concern.reference}/",
         "/report/new/",
         f"/my/businesses/{owner_concern.business.pk}/",

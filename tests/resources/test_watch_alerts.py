@@ -234,9 +234,8 @@ def test_it_shows_members_the_archive_and_each_alert(client, owner, membership, 
 
 def test_it_marks_expired_alerts_in_the_archive(client, owner, membership, coordinator, scheme):
     alert = post(scheme, coordinator, expires_at=timezone.now() + dt.timedelta(hours=1))
-    client.force_login(owner)
-
     with time_machine.travel(timezone.now() + dt.timedelta(days=2)):
+        client.force_login(owner)  # two days on: a session idle since now would have ended
         listing = client.get(reverse("resources:alert_list", args=["shop-watch"]))
         detail = client.get(alert.get_absolute_url())
 
