@@ -27,6 +27,10 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": re.compile(r"^same-origin$"),
     # The portal's own (dorset_bcp/middleware.py).
     "Permissions-Policy": re.compile(r"camera=\(\)"),
+    # Directives in any order.
+    "Content-Security-Policy": re.compile(
+        r"^(?=.*default-src 'self')(?=.*script-src 'self')(?=.*object-src 'none')"
+    ),
 }
 EMAIL_WAIT_SECONDS = 90
 
