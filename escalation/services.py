@@ -817,6 +817,9 @@ def sweep_notify_pending(*, now: dt.datetime | None = None) -> int:
     overlap send each body one email per kind of notice (the last to finish sends it). The
     tallies are claimed under row locks, so a move is never told twice."""
     clock = timezone.now()
+    untold = SweepTally.objects.filter(notified_at__isnull=True)
+    if not untold.exists():
+        return 0  # the idle case, every few minutes: one probe of a partial index
     alive = Sweep.objects.filter(
         finished_at__isnull=True, heartbeat_at__gte=clock - SWEEP_STALE_AFTER
     )
@@ -824,12 +827,7 @@ def sweep_notify_pending(*, now: dt.datetime | None = None) -> int:
         return 0  # the run still going tells everyone when it finishes
     with transaction.atomic():
         # Not skip_locked: a second notifier waits for the first, then finds these told.
-        claimed = list(
-            SweepTally.objects.select_for_update()
-            .filter(notified_at__isnull=True)
-            .order_by("pk")
-            .values_list("pk", "sweep_id")
-        )
+        claimed = list(untold.select_for_update().order_by("pk").values_list("pk", "sweep_id"))
         if not claimed:
             return 0
         tally_ids = [pk for pk, _ in claimed]
