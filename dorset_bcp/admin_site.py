@@ -93,3 +93,9 @@ class PortalAdminSite(admin.AdminSite):
         if getattr(view, "__name__", "") == "changelist_view":
             view = guard_changelist(view)
         return super().admin_view(view, cacheable)
+
+    def get_app_list(self, request, app_label=None):
+        # The index shows what needs doing beside each model (overdue concerns, failed emails).
+        from engagement.admin import with_work_counts  # the admin modules import this site
+
+        return with_work_counts(request, super().get_app_list(request, app_label))

@@ -476,6 +476,18 @@ class TriageAdminMixin:
     triage_watch: tuple[str, ...] = ("status", "tier", "priority")
     change_form_template = "admin/triage_change_form.html"
 
+    # After "not resolved" or an escalation the earlier outcome is history (in the events), not
+    # the outcome: an open concern or theme has none.
+    @admin.display(description="outcome")
+    def current_outcome(self, obj):
+        if obj.outcome_id and not obj.is_open:
+            return obj.outcome
+        return self.get_empty_value_display()
+
+    @admin.display(description="outcome note")
+    def current_outcome_note(self, obj):
+        return obj.outcome_note if not obj.is_open else ""
+
     def triage_form_kwargs(self, item, form_class) -> dict:
         return {}
 
@@ -758,18 +770,6 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
         # Every field changes only through the triage forms below, which call services.
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
 
-    # After "not resolved" or an escalation the earlier outcome is history (in the events), not
-    # the outcome: an open concern has none.
-    @admin.display(description="outcome")
-    def current_outcome(self, obj):
-        if obj.outcome_id and not obj.is_open:
-            return obj.outcome
-        return self.get_empty_value_display()
-
-    @admin.display(description="outcome note")
-    def current_outcome_note(self, obj):
-        return obj.outcome_note if not obj.is_open else ""
-
     @admin.display(description="owned by")
     def owning_body(self, obj):
         from escalation.selectors import owning_body
@@ -1042,9 +1042,6 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         return False
 
 
-_site_app_list = admin.site.get_app_list
-
-
 def _concern_counts(request) -> str:
     """Overdue, waiting for the business and new, among the concerns the person may see.
 
@@ -1064,13 +1061,20 @@ def _concern_counts(request) -> str:
     return request._concern_counts
 
 
-def _app_list_with_counts(request, app_label=None):
-    """The admin index counts what needs doing beside the models it concerns.
+def _outbox_attention_count(request) -> int:
+    """Emails that need attention, read once per request like the concern counts."""
+    if not hasattr(request, "_outbox_attention_count"):
+        request._outbox_attention_count = _outbox_attention().count()
+    return request._outbox_attention_count
+
+
+def with_work_counts(request, app_list):
+    """The admin index counts what needs doing beside the models it concerns
+    (PortalAdminSite.get_app_list).
 
     Concerns: overdue, waiting for the business and new, in the person's own NPT (all areas
     for a superuser). Outbound emails: those that need attention.
     """
-    app_list = _site_app_list(request, app_label)
     on_index = getattr(request.resolver_match, "url_name", None) in ("index", "app_list")
     for app in app_list if on_index else []:
         for model in app["models"]:
@@ -1079,14 +1083,11 @@ def _app_list_with_counts(request, app_label=None):
                 if counts:
                     model["name"] = f"{model['name']} ({counts})"
             if model["model"] is OutboundEmail:
-                waiting = _outbox_attention().count()
+                waiting = _outbox_attention_count(request)
                 if waiting:
                     model["name"] = f"{model['name']} ({waiting} need attention)"
                     model["admin_url"] += "?delivery=attention"
     return app_list
-
-
-admin.site.get_app_list = _app_list_with_counts
 
 
 class BusinessMembershipInline(admin.TabularInline):

@@ -202,16 +202,6 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.fields
 
-    @admin.display(description="outcome")
-    def current_outcome(self, obj):
-        if obj.outcome_id and not obj.is_open:
-            return obj.outcome
-        return self.get_empty_value_display()
-
-    @admin.display(description="outcome note")
-    def current_outcome_note(self, obj):
-        return obj.outcome_note if not obj.is_open else ""
-
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category", "npt_area")
 
