@@ -694,7 +694,9 @@ class ResponseTemplate(models.Model):
         blank=True,
         help_text="Offered only for concerns with this status. Leave empty for every status.",
     )
-    is_active = models.BooleanField("offered", default=True)
+    is_active = models.BooleanField(
+        "in use", default=True, help_text="Untick to stop offering it without deleting it."
+    )
     position = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first.")
 
     objects = ResponseTemplateQuerySet.as_manager()

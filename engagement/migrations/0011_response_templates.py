@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
                 ('body', models.TextField(help_text="Plain text the officer can edit before sending. These are filled in: {reference} the concern's reference, e.g. DBC-2026-000123; {business} the business's name; {category} the concern's category; {officer} the name of the officer sending it.", max_length=4000, verbose_name='text')),
                 ('used_for', models.CharField(choices=[('update', 'Update to the business'), ('question', 'Question to the business'), ('resolve', 'Explanation with an outcome')], help_text="The triage form on a concern's page that offers it.", max_length=10, verbose_name='offered in')),
                 ('status', models.CharField(blank=True, choices=[('new', 'New'), ('in_progress', 'In progress'), ('waiting', 'Waiting for the business'), ('resolved', 'Outcome given'), ('closed', 'Closed')], help_text='Offered only for concerns with this status. Leave empty for every status.', max_length=12)),
-                ('is_active', models.BooleanField(default=True, verbose_name='offered')),
+                ('is_active', models.BooleanField(default=True, help_text='Untick to stop offering it without deleting it.', verbose_name='in use')),
                 ('position', models.PositiveSmallIntegerField(default=0, help_text='Lower numbers come first.')),
                 ('category', models.ForeignKey(blank=True, help_text='Offered only for concerns in this category. Leave empty for every category.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='response_templates', to='engagement.concerncategory')),
             ],

@@ -4,12 +4,16 @@ Editors and administrators keep them in the admin; officers are offered the ones
 concern (its category and status, and the generic ones) on its page, filled in, to edit.
 """
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 
 from engagement import services
-from engagement.models import ConcernUpdate, OutboundEmail, ResponseTemplate
+from engagement.demo import seed_response_templates
+from engagement.models import ConcernUpdate, OutboundEmail, ResponseTemplate, User
 from tests import factories
 
 TEMPLATES = "/admin/engagement/responsetemplate/"
@@ -366,8 +370,6 @@ def test_it_offers_no_templates_to_another_npts_officer(client, other_npt_office
 
 
 def test_the_demo_offers_templates_in_every_form(db):
-    from engagement.demo import seed_response_templates
-
     seed_response_templates()
     count = seed_response_templates()  # twice: nothing is duplicated
 
@@ -379,3 +381,12 @@ def test_the_demo_offers_templates_in_every_form(db):
     }
     for template in ResponseTemplate.objects.all():
         template.full_clean()  # every placeholder is one the officers' page fills in
+
+
+def test_the_demo_editor_may_edit_the_templates_and_the_demo_officer_may_not(db):
+    call_command("seed_demo", password="a-test-demo-password", stdout=io.StringIO())
+
+    assert User.objects.get(email="editor@demo.test").has_perm("engagement.change_responsetemplate")
+    assert not User.objects.get(email="npt@demo.test").has_perm(
+        "engagement.change_responsetemplate"
+    )
