@@ -633,7 +633,7 @@ class TriageAdminMixin:
             messages.warning(
                 request,
                 f"The template you chose is not offered for this {item._meta.verbose_name} "
-                "(it has been changed or withdrawn); choose another.",
+                "(it may have been changed or withdrawn); choose another.",
             )
         return {
             "param": param,
