@@ -34,6 +34,7 @@ from .models import (
     OutboundEmail,
     Outcome,
     PostcodeDistrict,
+    ResponseTemplate,
     Signpost,
     User,
 )
@@ -368,6 +369,9 @@ class TriageAction:
     tier_one: bool = True
     # A message for a call that would change nothing (the same priority again), or None.
     unchanged: Callable | None = None
+    # The message box a response template fills, and the label of the template picker.
+    template_field: str | None = None
+    template_label: str = ""
 
     def applies(self, item) -> bool:
         return not self.tier_one or (item.is_open and item.tier == Concern.Tier.NPT)
@@ -417,6 +421,8 @@ TRIAGE_ACTIONS = {
         ),
         success="Update posted; the business has been emailed.",
         tier_one=False,
+        template_field="body",
+        template_label="Start the update from a template",
     ),
     "question": TriageAction(
         form=QuestionForm,
@@ -426,6 +432,8 @@ TRIAGE_ACTIONS = {
             concern=c, actor=u, body=d["body"], from_tier=NPT, submission_key=d["submission_key"]
         ),
         success="Question sent; the deadline clock is paused until they reply.",
+        template_field="body",
+        template_label="Start the question from a template",
     ),
     "note": TriageAction(
         form=NoteForm,
@@ -445,6 +453,8 @@ TRIAGE_ACTIONS = {
             concern=c, actor=u, outcome=d["outcome"], note=d["note"], from_tier=NPT
         ),
         success="Resolved; the business has been told the outcome.",
+        template_field="note",
+        template_label="Start the explanation from a template",
     ),
     "escalate": TriageAction(
         form=EscalateForm,
@@ -565,31 +575,86 @@ class TriageAdminMixin:
             )
         return changes
 
-    def triage_forms(self, item):
+    def triage_templates(self, request, item) -> dict[str, list[ResponseTemplate]]:
+        """The response templates each form offers for this item, by action name."""
+        return {}
+
+    def triage_forms(self, request, item):
         forms_by_action = {}
         seen = self.triage_seen(item)
+        templates = self.triage_templates(request, item)
         for name, action in self.triage_actions.items():
             if not action.applies(item):
                 continue
+            initial = self.triage_initial(item, name)
+            picker = self._template_picker(request, item, name, templates.get(name))
+            if picker and picker["chosen_text"] is not None:
+                initial[action.template_field] = picker["chosen_text"]
             form = action.form(
-                prefix=name,
-                initial=self.triage_initial(item, name),
-                **self.triage_form_kwargs(item, action.form),
+                prefix=name, initial=initial, **self.triage_form_kwargs(item, action.form)
             )
+            if picker:
+                picker["fills"] = form[action.template_field].auto_id
             forms_by_action[name] = {
                 "form": form,
                 "title": action.title,
                 "button": action.button,
                 "seen": seen,
                 "url": reverse(f"admin:{self._url_name('triage')}", args=[item.pk, name]),
+                "templates": picker,
             }
         return forms_by_action
+
+    def _template_picker(self, request, item, name, templates) -> dict | None:
+        """A form's "start from a template" control: each template by title, with its text
+        filled in for this item.
+
+        Without JavaScript its button reloads the page with `?<name>-template=<id>`, and the
+        chosen text starts the form's message box; with JavaScript
+        (static/js/admin-response-templates.js) the text is put in the box without a reload.
+        Either way nothing is sent until the officer presses the form's own button.
+        """
+        action = self.triage_actions[name]
+        if not templates or action.template_field is None:
+            return None
+        param = f"{name}-template"
+        chosen = request.GET.get(param, "")
+        choices = [
+            {
+                "pk": template.pk,
+                "title": template.title,
+                "text": template.fill(concern=item, officer=request.user),
+                "selected": chosen == str(template.pk),
+            }
+            for template in templates
+        ]
+        chosen_text = next((choice["text"] for choice in choices if choice["selected"]), None)
+        if chosen and chosen_text is None:
+            messages.warning(
+                request,
+                f"The template you chose is not offered for this {item._meta.verbose_name} "
+                "(it may have been changed or withdrawn); choose another.",
+            )
+        return {
+            "param": param,
+            "label": action.template_label,
+            "choices": choices,
+            "chosen_text": chosen_text,
+            # The reload keeps the rest of the page's address: the changelist's filters and
+            # the templates chosen in the other forms.
+            "keep": [
+                (key, value)
+                for key, values in request.GET.lists()
+                if key != param
+                for value in values
+            ],
+        }
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         item = self.get_object(request, object_id)  # None for a malformed or hidden id
         if item is not None:
-            extra_context["triage_forms"] = self.triage_forms(item)
+            extra_context["triage_forms"] = self.triage_forms(request, item)
             if not all(action.applies(item) for action in self.triage_actions.values()):
                 extra_context["triage_notice"] = self.triage_notice(item)
         extra_context.update(
@@ -853,6 +918,18 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
             return {"officer": item.assigned_officer_id}
         return {}
 
+    def triage_templates(self, request, item):
+        names = [
+            name
+            for name, action in self.triage_actions.items()
+            if action.template_field and action.applies(item)
+        ]
+        offered = {name: [] for name in names}
+        # One query for every form, however many templates there are.
+        for template in ResponseTemplate.objects.offered_for(item).filter(used_for__in=names):
+            offered[template.used_for].append(template)
+        return offered
+
     def get_extra_urls(self):
         return [
             path(
@@ -952,6 +1029,21 @@ class OutcomeAdmin(admin.ModelAdmin):
     list_display = ["name", "requires_note", "is_active", "position"]
     list_editable = ["position", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(ResponseTemplate)
+class ResponseTemplateAdmin(admin.ModelAdmin):
+    """Administrators and OPCC editors keep the wording; officers use it on a concern's page.
+
+    Access is Django's model permissions: the "OPCC editors" group has them (engagement
+    migration 0011), officers do not.
+    """
+
+    list_display = ["title", "used_for", "category", "status", "is_active", "position"]
+    list_filter = ["used_for", "category", "status", "is_active"]
+    list_select_related = ["category"]
+    search_fields = ["title", "body"]
+    fields = ["title", "used_for", "category", "status", "body", "is_active", "position"]
 
 
 @admin.register(Signpost)

@@ -16,6 +16,7 @@ from .models import (
     NPTOfficer,
     Outcome,
     PostcodeDistrict,
+    ResponseTemplate,
     Sector,
     SizeBand,
     User,
@@ -48,6 +49,69 @@ DEMO_ACCOUNTS = {
     "editor@demo.test": {"full_name": "Pat Lewis", "is_staff": True},
     "admin@demo.test": {"full_name": "Demo Administrator", "is_staff": True, "is_superuser": True},
 }
+
+
+# (title, offered in, category slug or None, status or "", text)
+RESPONSE_TEMPLATES = [
+    (
+        "We are looking into it",
+        ResponseTemplate.UsedFor.UPDATE,
+        None,
+        "",
+        "Thank you for telling us about this ({reference}). An officer from the "
+        "Neighbourhood Policing Team is looking into it and we will update you here.\n\n"
+        "{officer}",
+    ),
+    (
+        "Patrols arranged",
+        ResponseTemplate.UsedFor.UPDATE,
+        None,
+        "",
+        "We have added {business} to our patrol plan for the next two weeks. If anything "
+        "happens while we are out, call 101 and quote {reference}.\n\n{officer}",
+    ),
+    (
+        "Still waiting for your reply",
+        ResponseTemplate.UsedFor.UPDATE,
+        None,
+        Concern.Status.WAITING,
+        "We are still waiting for your answer to our question about {reference}. The clock on "
+        "this concern is paused until you reply here.\n\n{officer}",
+    ),
+    (
+        "Ask for CCTV or photos",
+        ResponseTemplate.UsedFor.QUESTION,
+        None,
+        "",
+        "Do you have CCTV or photos of what happened at {business}? If you do, please attach "
+        "stills here, or tell us how long the footage is kept so we can collect it.",
+    ),
+    (
+        "Was money paid or a password given?",
+        ResponseTemplate.UsedFor.QUESTION,
+        "cyber",
+        "",
+        "Did anyone at {business} make a payment or give out a password? If money was sent, "
+        "call your bank straight away and report it to Action Fraud (0300 123 2040), then give "
+        "us the Action Fraud reference here.",
+    ),
+    (
+        "Advice given",
+        ResponseTemplate.UsedFor.RESOLVE,
+        None,
+        "",
+        "We have given advice to help {business} prevent this happening again. If it does "
+        "happen again, report it here and mention {reference}.",
+    ),
+    (
+        "Crime recorded for the theft",
+        ResponseTemplate.UsedFor.RESOLVE,
+        "theft",
+        "",
+        "We have recorded a crime for the theft at {business} and linked it to {reference}. "
+        "An investigating officer will contact you if they need a statement.",
+    ),
+]
 
 
 def _key(name: str) -> uuid.UUID:
@@ -213,11 +277,30 @@ def _business(owner, name, sector, size_band, address, town, postcode, is_rural=
     return business
 
 
+def seed_response_templates() -> int:
+    """The sample response templates; an administrator's edits to them are kept."""
+    categories = {c.slug: c for c in ConcernCategory.objects.all()}
+    for position, (title, used_for, category, status, body) in enumerate(RESPONSE_TEMPLATES):
+        ResponseTemplate.objects.get_or_create(
+            title=title,
+            used_for=used_for,
+            defaults={
+                "category": categories.get(category) if category else None,
+                "status": status,
+                "body": body,
+                "position": position * 10,
+            },
+        )
+    return ResponseTemplate.objects.count()
+
+
 def seed(*, password: str) -> list[str]:
     areas = seed_geography()
     users = seed_accounts(password)
     seed_concerns(users, areas)
+    templates = seed_response_templates()
     return [
+        f"{templates} response templates for the triage forms",
         f"{len(areas)} NPT areas with {PostcodeDistrict.objects.count()} postcode districts",
         f"{len(users)} demo accounts",
         f"{Business.objects.count()} businesses, {Concern.objects.count()} concerns",

@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -620,3 +622,121 @@ class OutboundEmail(models.Model):
 
     def __str__(self):
         return f"{self.subject} → {self.to}"
+
+
+# A placeholder is a word in braces. Only the words in ResponseTemplate.PLACEHOLDERS are filled;
+# anything else stays as written, so a brace in ordinary text never breaks a message.
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class ResponseTemplateQuerySet(models.QuerySet):
+    def offered_for(self, concern: Concern):
+        """Active templates that fit the concern: its category and status, or any."""
+        return self.filter(
+            models.Q(category__isnull=True) | models.Q(category=concern.category_id),
+            models.Q(status="") | models.Q(status=concern.status),
+            is_active=True,
+        )
+
+
+class ResponseTemplate(models.Model):
+    """Wording an officer can start a message to the business from, then edit before sending."""
+
+    # The values are the names of the triage forms on a concern's admin page.
+    class UsedFor(models.TextChoices):
+        UPDATE = "update", "Update to the business"
+        QUESTION = "question", "Question to the business"
+        RESOLVE = "resolve", "Explanation with an outcome"
+
+    PLACEHOLDERS = {
+        "reference": "the concern's reference, e.g. DBC-2026-000123",
+        "business": "the business's name",
+        "category": "the concern's category",
+        "officer": "the name of the officer sending it",
+    }
+    # Room for the filled-in names within the 5,000 characters a message may have.
+    BODY_LIMIT = 4000
+    # A question is asked, and an outcome given, only while the concern is open.
+    OPEN_ONLY = (UsedFor.QUESTION, UsedFor.RESOLVE)
+    STATUS_CHOICES = [
+        (status.value, status.label)
+        for status in Concern.Status
+        if status != Concern.Status.UNCONFIRMED
+    ]
+
+    title = models.CharField(
+        max_length=120, help_text="What officers choose it by, e.g. 'Patrols arranged'."
+    )
+    body = models.TextField(
+        "text",
+        max_length=BODY_LIMIT,
+        help_text="Plain text the officer can edit before sending. These are filled in: "
+        + "; ".join(f"{{{name}}} {meaning}" for name, meaning in PLACEHOLDERS.items())
+        + ".",
+    )
+    used_for = models.CharField(
+        "offered in",
+        max_length=10,
+        choices=UsedFor.choices,
+        help_text="The triage form on a concern's page that offers it.",
+    )
+    category = models.ForeignKey(
+        ConcernCategory,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="response_templates",
+        help_text="Offered only for concerns in this category. Leave empty for every category.",
+    )
+    status = models.CharField(
+        max_length=12,
+        choices=STATUS_CHOICES,
+        blank=True,
+        help_text="Offered only for concerns with this status. Leave empty for every status.",
+    )
+    is_active = models.BooleanField(
+        "in use", default=True, help_text="Untick to stop offering it without deleting it."
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first.")
+
+    objects = ResponseTemplateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "title", "pk"]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        errors = {}
+        unknown = sorted(
+            {name for name in PLACEHOLDER.findall(self.body) if name not in self.PLACEHOLDERS}
+        )
+        if unknown:
+            known = ", ".join(f"{{{name}}}" for name in self.PLACEHOLDERS)
+            errors["body"] = (
+                f"{', '.join(f'{{{name}}}' for name in unknown)} cannot be filled in. "
+                f"The text can use {known}."
+            )
+        if (
+            self.used_for in self.OPEN_ONLY
+            and self.status
+            and self.status not in Concern.OPEN_STATUSES
+        ):
+            errors["status"] = (
+                f"A {self.get_used_for_display().lower()} is only offered while the concern is "
+                "open: choose New, In progress or Waiting for the business, or leave it empty."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def fill(self, *, concern: Concern, officer) -> str:
+        """The text with the concern's reference, business, category and officer filled in."""
+        values = {
+            "reference": str(concern),
+            "business": concern.business.name,
+            "category": concern.category.name,
+            "officer": officer.get_full_name(),
+        }
+        text = PLACEHOLDER.sub(lambda match: values.get(match[1], match[0]), self.body)
+        return text.replace("\r\n", "\n")

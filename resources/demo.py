@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 from django.utils import timezone
 
 from engagement.models import Business, ConcernCategory, Sector, User
@@ -354,14 +355,16 @@ DEMO_ALERT_KEY = uuid.uuid5(uuid.NAMESPACE_URL, "https://demo.dorset-bcp/resourc
 
 
 def ensure_editor_group() -> Group:
-    """The "OPCC editors" group, with every permission on this app's models, and view and
-    change on the signposting text shown before the report form."""
+    """The "OPCC editors" group, with every permission on this app's models, view and change
+    on the signposting text shown before the report form, and every permission on the
+    officers' response templates."""
     group, _ = Group.objects.get_or_create(name=EDITOR_GROUP)
     group.permissions.add(*Permission.objects.filter(content_type__app_label="resources"))
     group.permissions.add(
         *Permission.objects.filter(
+            Q(codename__in=["view_signpost", "change_signpost"])
+            | Q(content_type__model="responsetemplate"),
             content_type__app_label="engagement",
-            codename__in=["view_signpost", "change_signpost"],
         )
     )
     return group

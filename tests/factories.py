@@ -15,6 +15,7 @@ from engagement.models import (
     NPTOfficer,
     Outcome,
     PostcodeDistrict,
+    ResponseTemplate,
     User,
 )
 
@@ -112,6 +113,15 @@ class ConcernFactory(factory.django.DjangoModelFactory):
         lambda o: deadlines.tier1_deadlines(o.created_at, "normal")[1]
     )
     reference = factory.Sequence(lambda n: f"DBC-2026-{900000 + n:06d}")
+
+
+class ResponseTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResponseTemplate
+
+    title = factory.Sequence(lambda n: f"Template {n}")
+    body = "About {reference} at {business}: we are on it."
+    used_for = ResponseTemplate.UsedFor.UPDATE
 
 
 # Added for the engagement test suite: attachments, updates, uploads and form data.

@@ -172,6 +172,8 @@ def test_it_reports_no_violation_on_the_partnership_pages(csp_page, poole, live_
 
 def test_it_reports_no_violation_in_the_admin(csp_page, poole, owner_concern, live_server):
     officer = factories.OfficerFactory(area=poole, email="pc.smith@example.org")
+    # The concern's page then offers a template, and loads the script that fills it in.
+    factories.ResponseTemplateFactory(title="Patrols arranged")
     page = csp_page()
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, officer, live_server)

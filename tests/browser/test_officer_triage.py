@@ -244,3 +244,129 @@ def test_it_refuses_a_stale_form_saying_what_changed(officer_page, officer, shop
     assert shop_concern.outcome.slug == "action-taken"
     assert shop_concern.events.filter(kind=ConcernEvent.Kind.RESOLVED).count() == 1
     assert not shop_concern.events.filter(actor=officer).exists()
+
+
+# Response templates: offered by their title in the update, question and resolve forms.
+
+
+@pytest.fixture
+def templates(db):
+    return {
+        "patrols": factories.ResponseTemplateFactory(
+            title="Patrols arranged",
+            body="We have added {business} to our patrols ({reference}).",
+        ),
+        "fraud": factories.ResponseTemplateFactory(
+            title="Invoice fraud advice",
+            body="Call your bank.",
+            category=factories.category("fraud"),
+        ),
+        "cctv": factories.ResponseTemplateFactory(
+            title="Ask for CCTV",
+            body="Does {business} have CCTV of the door?",
+            used_for="question",
+        ),
+        "advice": factories.ResponseTemplateFactory(
+            title="Advice given",
+            body="We have given {business} advice; quote {reference} if it happens again.",
+            used_for="resolve",
+        ),
+    }
+
+
+def template_choices(page, label: str) -> list[str]:
+    return page.get_by_label(label).locator("option").all_inner_texts()
+
+
+def test_it_starts_an_update_from_a_template_and_sends_what_the_officer_edited(
+    new_page, officer, shop_concern, templates, assert_accessible
+):
+    page = sign_in(new_page, officer)
+    page.goto(CHANGE_URL.format(shop_concern.pk))
+    url = page.url
+    update = page.get_by_role("region", name="Post an update to the business")
+    assert template_choices(page, "Start the update from a template") == [
+        "Choose a template",
+        "Patrols arranged",  # not the fraud advice: this is a theft
+    ]
+    assert_accessible(page)
+
+    page.get_by_label("Start the update from a template").select_option(label="Patrols arranged")
+    update.get_by_role("button", name="Use template").click()
+
+    box = page.get_by_label("Update for the business", exact=True)
+    filled = f"We have added Quay Gifts to our patrols ({shop_concern.reference})."
+    assert box.input_value() == filled
+    assert page.url == url  # filled in place: no reload, nothing sent
+    assert not ConcernUpdate.objects.exists()
+    box.press("End")
+    box.type(" From 6pm tonight.")
+    page.get_by_role("button", name="Post update").click()
+    page.wait_for_load_state()
+
+    assert "Update posted; the business has been emailed." in success_message(page)
+    edited = f"{filled} From 6pm tonight."
+    assert page.get_by_text(edited).is_visible()
+    update = ConcernUpdate.objects.get(concern=shop_concern)
+    assert (update.kind, update.author, update.body) == (ConcernUpdate.Kind.PUBLIC, officer, edited)
+
+
+def test_it_starts_a_question_from_a_template_without_javascript(
+    new_page, officer, shop_concern, templates
+):
+    page = new_page(javascript=False)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(officer.email)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name=re.compile("Sign in", re.I)).click()
+    page.goto(CHANGE_URL.format(shop_concern.pk))
+
+    page.get_by_label("Start the question from a template").select_option(label="Ask for CCTV")
+    question = page.get_by_role("region", name=re.compile("^Ask the business a question"))
+    question.get_by_role("button", name="Use template").click()
+    page.wait_for_load_state()
+
+    assert "question-template=" in page.url  # the page came back with the text in the box
+    box = page.get_by_label("Question for the business", exact=True)
+    assert box.input_value() == "Does Quay Gifts have CCTV of the door?"
+    assert not ConcernUpdate.objects.exists()
+    box.fill("Does Quay Gifts have CCTV of the door, and of the till?")
+    page.get_by_role("button", name="Ask question").click()
+    page.wait_for_load_state()
+
+    assert "Question sent" in success_message(page)
+    assert readonly(page, "Status") == "Waiting for the business"
+    question = ConcernUpdate.objects.get(concern=shop_concern)
+    assert (question.kind, question.body) == (
+        ConcernUpdate.Kind.QUESTION,
+        "Does Quay Gifts have CCTV of the door, and of the till?",
+    )
+
+
+def test_it_asks_before_a_template_replaces_what_the_officer_typed(
+    new_page, officer, shop_concern, templates
+):
+    page = sign_in(new_page, officer)
+    page.goto(CHANGE_URL.format(shop_concern.pk))
+    form = resolve_form(page)
+    form.get_by_label("Outcome").select_option(label="Advice given")
+    box = form.get_by_label("Explanation for the business")
+    box.fill("My own words.")
+    resolve = page.get_by_role("region", name="Resolve with an outcome")
+    page.get_by_label("Start the explanation from a template").select_option(label="Advice given")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    resolve.get_by_role("button", name="Use template").click()
+    assert box.input_value() == "My own words."  # kept: the officer said no
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    resolve.get_by_role("button", name="Use template").click()
+    filled = f"We have given Quay Gifts advice; quote {shop_concern.reference} if it happens again."
+    assert box.input_value() == filled
+    page.get_by_role("button", name="Resolve", exact=True).click()
+    page.wait_for_load_state()
+
+    assert "Resolved; the business has been told the outcome." in success_message(page)
+    shop_concern.refresh_from_db()
+    assert (shop_concern.status, shop_concern.outcome_note) == (Concern.Status.RESOLVED, filled)

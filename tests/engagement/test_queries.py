@@ -105,6 +105,38 @@ def test_it_shows_a_concern_in_the_admin_without_a_query_per_update_or_attachmen
     assert change_page_queries(client, busy) == change_page_queries(client, quiet)
 
 
+@pytest.mark.parametrize("templates_per_form", [1, 10])
+def test_it_shows_a_concern_in_the_admin_in_thirteen_queries_however_many_templates(
+    client, django_assert_num_queries, owner, business, npt_officer, templates_per_form
+):
+    (concern,) = make_concerns(1, business, owner, npt_officer)  # in progress, at the NPT
+    for used_for in ("update", "question", "resolve"):
+        for n in range(templates_per_form):
+            factories.ResponseTemplateFactory(used_for=used_for, title=f"{used_for} {n}")
+            factories.ResponseTemplateFactory(used_for=used_for, category=concern.category)
+    url = f"/admin/engagement/concern/{concern.pk}/change/"
+    client.force_login(npt_officer)
+    client.get(url)  # warm the content-type cache, which fills once per process
+    # 1. the session
+    # 2. the signed-in officer
+    # 3. the NPT areas the officer is posted to (read once per request)
+    # 4. the concern, for the triage forms, with its business, category, area and outcome
+    # 5. the response templates that fit it, for every form at once
+    # 6. the concern again, for Django's change form
+    # 7. its updates, questions, replies and notes with their authors
+    # 8. the officer's own permissions (for the page's links)
+    # 9. the officer's group permissions (likewise)
+    # 10. its attachments
+    # 11. its history with each event's actor
+    # 12. the NPT's officers, for "Assign to"
+    # 13. the outcomes, for "Resolve with an outcome"
+    with django_assert_num_queries(13):
+        response = client.get(url)
+    assert response.status_code == 200
+    picker = response.context["triage_forms"]["update"]["templates"]
+    assert len(picker["choices"]) == 2 * templates_per_form
+
+
 def test_it_shows_a_concern_to_its_owner_without_a_query_per_update(
     client, owner, business, npt_officer
 ):
