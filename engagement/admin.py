@@ -1127,3 +1127,7 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     inlines = [NPTOfficerInline, BusinessMembershipInline]
+
+
+# The specialist teams' screens build on the classes above, so they are registered after them.
+from . import specialist_admin  # noqa: E402, F401
