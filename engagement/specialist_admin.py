@@ -156,6 +156,7 @@ class SpecialistAttachmentInline(AttachmentInline):
 @admin.register(SpecialistConcern)
 class SpecialistConcernAdmin(TriageAdminMixin, admin.ModelAdmin):
     triage_actions = SPECIALIST_ACTIONS
+    change_form_template = "admin/engagement/specialistconcern/change_form.html"
     view_on_site = False
     actions = None
     list_display = [
@@ -225,6 +226,12 @@ class SpecialistConcernAdmin(TriageAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    def changelist_view(self, request, extra_context=None):
+        # As on the officers' workbench: the page's width for the columns, not the app sidebar
+        # (a member has one model; the breadcrumbs lead to the index).
+        extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request):
         queryset = (
