@@ -24,6 +24,7 @@ from .admin import (
     TriageAction,
     TriageAdminMixin,
     TriageMessageForm,
+    staff_postings,
 )
 from .forms import TEXT_LIMIT
 from .models import (
@@ -40,14 +41,10 @@ from .views import attachment_response
 
 def specialist_team_ids(request) -> list[int]:
     """The specialist teams the signed-in staff member belongs to, read once per request."""
-    if not hasattr(request, "_specialist_team_ids"):
-        user = request.user
-        request._specialist_team_ids = (
-            list(SpecialistTeamMember.objects.filter(user=user).values_list("team_id", flat=True))
-            if user.is_active and user.is_staff
-            else []
-        )
-    return request._specialist_team_ids
+    user = request.user
+    if not (user.is_active and user.is_staff):
+        return []
+    return staff_postings(request)[1]
 
 
 # Administrators: which categories and business types reach which team.

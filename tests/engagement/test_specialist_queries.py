@@ -38,22 +38,21 @@ def county(business, other_business):
 
 
 @pytest.mark.parametrize("rows", [1, 30])
-def test_it_lists_the_teams_concerns_in_ten_queries_however_many(
+def test_it_lists_the_teams_concerns_in_nine_queries_however_many(
     client, django_assert_num_queries, county, owner, npt_officer, rural_specialist, rows
 ):
     concerns = referred_concerns(rows, county, owner, npt_officer, rural_specialist)
     client.force_login(rural_specialist)
     # 1. the session
     # 2. the signed-in member
-    # 3. the member's specialist teams (read once per request)
+    # 3. the member's specialist teams and NPT postings (none), together, once per request
     # 4. the categories for the category filter
     # 5. the NPT areas for the NPT area filter
     # 6. how many concerns are referred to the team (for the paginator)
-    # 7. the member's own permissions (for the admin's sidebar of apps)
+    # 7. the member's own permissions (for the admin's app list)
     # 8. the member's group permissions (likewise)
-    # 9. the NPT areas the member is posted to (none: the officers' models stay hidden)
-    # 10. the page of concerns with business, category and NPT area
-    with django_assert_num_queries(10):
+    # 9. the page of concerns with business, category and NPT area
+    with django_assert_num_queries(9):
         response = client.get(LIST)
     assert response.status_code == 200
     page = response.content.decode()
@@ -61,7 +60,7 @@ def test_it_lists_the_teams_concerns_in_ten_queries_however_many(
 
 
 @pytest.mark.parametrize("rows", [1, 30])
-def test_it_opens_a_concern_in_twelve_queries_however_long_its_thread(
+def test_it_opens_a_concern_in_eleven_queries_however_long_its_thread(
     client, django_assert_num_queries, business, owner, npt_officer, rural_specialist, rows
 ):
     concern = factories.ConcernFactory(
@@ -77,7 +76,7 @@ def test_it_opens_a_concern_in_twelve_queries_however_long_its_thread(
     ContentType.objects.get_for_model(SpecialistConcern, for_concrete_model=False)
     # 1. the session
     # 2. the signed-in member
-    # 3. the member's specialist teams (read once per request)
+    # 3. the member's specialist teams and NPT postings (none), together, once per request
     # 4. the concern, scoped to the team, for the note and advice forms
     # 5. the concern again, for Django's read-only form (the same scoped query)
     # 6. the thread: updates, questions, replies and notes, with their authors
@@ -85,8 +84,7 @@ def test_it_opens_a_concern_in_twelve_queries_however_long_its_thread(
     # 8. the member's group permissions (likewise)
     # 9. the attachments
     # 10. the history of events, with their actors
-    # 11. the NPT areas the member is posted to (none: the officers' models stay hidden)
-    # 12. the teams the concern was referred to
-    with django_assert_num_queries(12):
+    # 11. the teams the concern was referred to
+    with django_assert_num_queries(11):
         response = client.get(f"{LIST}{concern.pk}/change/")
     assert response.status_code == 200
