@@ -322,7 +322,7 @@ def concern_purge_unconfirmed(*, older_than_days: int = UNCONFIRMED_GUEST_REPORT
 # Concerns: specialist teams
 
 
-def specialist_teams_for(concern: Concern) -> list[SpecialistTeam]:
+def specialist_teams_reached_by(concern: Concern) -> list[SpecialistTeam]:
     """The active specialist teams a concern reaches, by its category and its business."""
     business = concern.business
     teams = SpecialistTeam.objects.filter(is_active=True).annotate(
@@ -348,7 +348,7 @@ def concern_refer_to_specialists(*, concern: Concern) -> list[SpecialistReferral
     members; once per team, however often it runs. Returns the referrals made now."""
     if concern.status == Concern.Status.UNCONFIRMED:
         return []  # a guest's report arrives when the guest confirms it
-    teams = specialist_teams_for(concern)
+    teams = specialist_teams_reached_by(concern)
     if not teams:
         return []
     made = []
