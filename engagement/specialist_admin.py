@@ -35,6 +35,7 @@ from .models import (
     SpecialistReferral,
     SpecialistTeam,
     SpecialistTeamMember,
+    User,
 )
 from .views import attachment_response
 
@@ -73,10 +74,18 @@ class SpecialistTeamForm(forms.ModelForm):
 class SpecialistTeamMemberInline(admin.StackedInline):
     model = SpecialistTeamMember
     extra = 1
-    autocomplete_fields = ["user"]
     verbose_name_plural = (
         "members (staff accounts: they see the team's concerns in the admin, county-wide)"
     )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only staff sign in to the admin, where the team's concerns are; a plain list of the
+        # few staff accounts, named by its label, rather than a search box.
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(is_staff=True, is_active=True).order_by(
+                "full_name", "email"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(SpecialistTeam)
@@ -85,6 +94,9 @@ class SpecialistTeamAdmin(admin.ModelAdmin):
     list_display = ["name", "categories_list", "sectors_list", "rural_businesses", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [SpecialistTeamMemberInline]
+
+    class Media:
+        css = {"all": ["css/admin-specialist.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("categories")

@@ -104,3 +104,29 @@ def test_a_specialist_adds_an_internal_note(new_page, rural_specialist, livery_c
     assert page.get_by_text("Same van seen at Sturminster yards.").is_visible()
     note = ConcernUpdate.objects.get(concern=livery_concern)
     assert (note.kind, note.author) == (ConcernUpdate.Kind.INTERNAL, rural_specialist)
+
+
+def test_an_administrator_routes_fraud_to_the_cyber_team(new_page, assert_accessible):
+    from engagement.models import SpecialistTeam
+
+    admin = factories.UserFactory(
+        email="admin@example.org", is_staff=True, is_superuser=True, full_name="Ada Admin"
+    )
+    page = sign_in(new_page, admin)
+    page.get_by_role("link", name="Specialist teams").first.click()
+    page.get_by_role("link", name="Cyber-Crime Protect and Prevention Officer").click()
+    page.wait_for_load_state()
+    assert_accessible(page)
+
+    page.get_by_label("Fraud or scams").check()
+    page.get_by_label("Office or professional services").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(re.compile("/admin/engagement/specialistteam/$"))
+
+    row = page.get_by_role("row").filter(has_text="Cyber-Crime Protect")
+    assert "Fraud or scams" in row.inner_text()
+    assert "Office or professional services" in row.inner_text()
+    assert_accessible(page)
+    team = SpecialistTeam.objects.get(slug="cyber-protect")
+    assert set(team.categories.values_list("slug", flat=True)) == {"cyber", "fraud"}
+    assert team.sectors == ["office"]
