@@ -41,13 +41,24 @@ from .models import (
 from .views import attachment_response
 
 
+def staff_postings(request) -> tuple[list[int], list[int]]:
+    """The NPT areas the signed-in person is posted to and the specialist teams they belong
+    to, read together once per request: every admin page asks about both (its app list)."""
+    if not hasattr(request, "_staff_postings"):
+        rows = User.objects.filter(pk=request.user.pk).values_list(
+            "nptofficer__area_id", "specialistteammember__team_id"
+        )
+        areas, teams = set(), set()
+        for area_id, team_id in rows:
+            areas.add(area_id)
+            teams.add(team_id)
+        request._staff_postings = (sorted(areas - {None}), sorted(teams - {None}))
+    return request._staff_postings
+
+
 def officer_area_ids(request) -> list[int]:
     """The NPT areas the signed-in officer is posted to, read once per request."""
-    if not hasattr(request, "_officer_area_ids"):
-        request._officer_area_ids = list(
-            NPTOfficer.objects.filter(user=request.user).values_list("area_id", flat=True)
-        )
-    return request._officer_area_ids
+    return staff_postings(request)[0]
 
 
 class NPTScopedAdmin(admin.ModelAdmin):
@@ -1219,3 +1230,7 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     inlines = [NPTOfficerInline, BusinessMembershipInline]
+
+
+# The specialist teams' screens build on the classes above, so they are registered after them.
+from . import specialist_admin  # noqa: E402, F401

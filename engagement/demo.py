@@ -19,6 +19,8 @@ from .models import (
     ResponseTemplate,
     Sector,
     SizeBand,
+    SpecialistTeam,
+    SpecialistTeamMember,
     User,
 )
 
@@ -47,6 +49,8 @@ DEMO_ACCOUNTS = {
     "group@demo.test": {"full_name": "Jo Fielding"},
     "partnership@demo.test": {"full_name": "Chris Dean"},
     "editor@demo.test": {"full_name": "Pat Lewis", "is_staff": True},
+    "specialist@demo.test": {"full_name": "PC Rowan Hale", "is_staff": True},
+    "cyber@demo.test": {"full_name": "Dee Carter", "is_staff": True},
     "admin@demo.test": {"full_name": "Demo Administrator", "is_staff": True, "is_superuser": True},
 }
 
@@ -153,6 +157,22 @@ def seed_accounts(password: str) -> dict[str, User]:
     return users
 
 
+# Demo account, and the specialist team (loaded by engagement's migrations) it belongs to.
+SPECIALIST_MEMBERS = {
+    "specialist@demo.test": "rural-crime-team",
+    "cyber@demo.test": "cyber-protect",
+}
+
+
+def seed_specialists(users: dict[str, User]) -> int:
+    """Put the demo specialists in their teams, before the sample concerns reach the teams."""
+    for email, slug in SPECIALIST_MEMBERS.items():
+        team = SpecialistTeam.objects.filter(slug=slug).first()
+        if team is not None:  # an administrator may have renamed or removed it
+            SpecialistTeamMember.objects.get_or_create(user=users[email], team=team)
+    return SpecialistTeamMember.objects.count()
+
+
 def seed_concerns(users: dict[str, User], areas: dict[str, NPTArea]) -> None:
     owner, officer = users["owner@demo.test"], users["npt@demo.test"]
     NPTOfficer.objects.get_or_create(user=officer, area=areas["Bournemouth"])
@@ -174,7 +194,7 @@ def seed_concerns(users: dict[str, User], areas: dict[str, NPTArea]) -> None:
         "Poole",
         "BH15 1HJ",
     )
-    _business(
+    livery = _business(
         owner,
         "Harper Livery Yard",
         Sector.EQUESTRIAN,
@@ -231,6 +251,15 @@ def seed_concerns(users: dict[str, User], areas: dict[str, NPTArea]) -> None:
     )
     resolved = report(
         "resolved", cafe, "damage", "Graffiti sprayed across the shutters overnight.", 20
+    )
+    # A rural business's concern: it reaches the Rural Crime Team as well as North Dorset's NPT.
+    report(
+        "tack-room",
+        livery,
+        "rural",
+        "Two saddles and a set of bridles were taken from the tack room overnight; the padlock "
+        "on the door was cut.",
+        3,
     )
 
     if not in_progress.events.filter(kind="update").exists():
@@ -297,11 +326,13 @@ def seed_response_templates() -> int:
 def seed(*, password: str) -> list[str]:
     areas = seed_geography()
     users = seed_accounts(password)
+    members = seed_specialists(users)
     seed_concerns(users, areas)
     templates = seed_response_templates()
     return [
         f"{templates} response templates for the triage forms",
         f"{len(areas)} NPT areas with {PostcodeDistrict.objects.count()} postcode districts",
         f"{len(users)} demo accounts",
+        f"{members} specialist team members",
         f"{Business.objects.count()} businesses, {Concern.objects.count()} concerns",
     ]

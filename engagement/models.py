@@ -212,10 +212,18 @@ class ConcernCategory(models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
     hint = models.CharField(max_length=250, blank=True, help_text="Shown under the choice.")
+    # Which teams are told of a concern is SpecialistTeam's routing; these flags choose the
+    # specialist contacts shown with the advice that fits.
     is_cyber = models.BooleanField(
-        default=False, help_text="Also notify the Cyber-Crime Protect and Prevention Officer."
+        default=False,
+        help_text="Show the Cyber-Crime Protect and Prevention Officer with the advice. "
+        "Which teams are told is set on each specialist team.",
     )
-    is_rural = models.BooleanField(default=False, help_text="Also notify the Rural Crime Team.")
+    is_rural = models.BooleanField(
+        default=False,
+        help_text="Show the Rural Crime Team with the advice. Which teams are told is set on "
+        "each specialist team.",
+    )
     is_active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -225,6 +233,67 @@ class ConcernCategory(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class SpecialistTeam(models.Model):
+    """A county-wide specialist team (the Rural Crime Team, the Cyber-Crime Protect and
+    Prevention Officer): concerns in its categories, or from the businesses it looks after, are
+    referred to it when they arrive, and its members see them in the admin."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    categories = models.ManyToManyField(
+        ConcernCategory,
+        blank=True,
+        related_name="specialist_teams",
+        help_text="Concerns in these categories reach the team.",
+    )
+    sectors = models.JSONField(
+        "business types",
+        default=list,
+        blank=True,
+        help_text="Concerns from businesses of these types reach the team.",
+    )
+    rural_businesses = models.BooleanField(
+        "concerns from rural businesses",
+        default=False,
+        help_text="Every concern from a business marked rural reaches the team.",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="SpecialistTeamMember",
+        related_name="specialist_teams",
+        blank=True,
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="An inactive team is told of nothing new."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_sectors_display(self) -> str:
+        labels = dict(Sector.choices)
+        return ", ".join(str(labels.get(code, code)) for code in self.sectors)
+
+
+class SpecialistTeamMember(models.Model):
+    """A member of a specialist team: staff who see the team's concerns, county-wide."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    team = models.ForeignKey(SpecialistTeam, on_delete=models.CASCADE, related_name="memberships")
+
+    class Meta:
+        verbose_name = "specialist team member"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team"], name="unique_specialist_member")
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.team})"
 
 
 class Outcome(models.Model):
@@ -450,6 +519,35 @@ class Concern(models.Model):
         return f"With the {self.npt_area} Neighbourhood Policing Team"
 
 
+class SpecialistConcern(Concern):
+    """A concern as a specialist team sees it in the admin: county-wide, read-only."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "concern for my specialist team"
+        verbose_name_plural = "concerns for my specialist team"
+
+
+class SpecialistReferral(models.Model):
+    """A concern referred to a specialist team when it arrived; one row per team, so the
+    team's members are told once however often the arrival is processed."""
+
+    concern = models.ForeignKey(
+        Concern, on_delete=models.CASCADE, related_name="specialist_referrals"
+    )
+    team = models.ForeignKey(SpecialistTeam, on_delete=models.PROTECT, related_name="referrals")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["concern", "team"], name="unique_specialist_referral")
+        ]
+        indexes = [models.Index(fields=["team", "concern"], name="referral_team_idx")]
+
+    def __str__(self):
+        return f"{self.concern} → {self.team}"
+
+
 class Attachment(models.Model):
     class Kind(models.TextChoices):
         IMAGE = "image", "Image"
@@ -492,12 +590,23 @@ class ConcernUpdate(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # The hidden one-time key of the form that posted it: a double-click posts once.
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # Advice a specialist team sent in its own name (the author is the member who wrote it).
+    specialist_team = models.ForeignKey(
+        SpecialistTeam, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]
 
     def __str__(self):
         return f"{self.get_kind_display()} on {self.concern}"
+
+    @property
+    def sender_words(self) -> str:
+        """Who the business sees it came from, with its kind."""
+        if self.specialist_team_id:
+            return f"Advice from the {self.specialist_team}"
+        return self.get_kind_display()
 
     @property
     def is_public(self):

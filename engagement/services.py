@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,6 +27,9 @@ from .models import (
     NPTArea,
     Outcome,
     PostcodeDistrict,
+    SpecialistReferral,
+    SpecialistTeam,
+    SpecialistTeamMember,
     User,
 )
 from .postcodes import normalise_postcode, postcode_district
@@ -180,6 +183,7 @@ def concern_submit(
                 )
             else:
                 _notify_submitted(concern)
+                concern_refer_to_specialists(concern=concern)
     except IntegrityError:
         # Two submissions of the same form raced; the other one created the concern.
         existing = Concern.objects.filter(submission_key=submission_key).first()
@@ -294,6 +298,7 @@ def concern_confirm_guest(*, concern: Concern) -> bool:
             to_status=Concern.Status.NEW,
         )
         _notify_submitted(concern)
+        concern_refer_to_specialists(concern=concern)
     return True
 
 
@@ -312,6 +317,97 @@ def concern_purge_unconfirmed(*, older_than_days: int = UNCONFIRMED_GUEST_REPORT
             pk__in=business_ids, memberships__isnull=True, concerns__isnull=True
         ).delete()
     return count
+
+
+# Concerns: specialist teams
+
+
+def specialist_teams_reached_by(concern: Concern) -> list[SpecialistTeam]:
+    """The active specialist teams a concern reaches, by its category and its business."""
+    business = concern.business
+    teams = SpecialistTeam.objects.filter(is_active=True).annotate(
+        has_category=Exists(
+            SpecialistTeam.categories.through.objects.filter(
+                specialistteam_id=OuterRef("pk"), concerncategory_id=concern.category_id
+            )
+        )
+    )
+    # Business types are a short list on each of a handful of teams: matched here, not in SQL,
+    # because SQLite cannot look inside a JSON list.
+    return [
+        team
+        for team in teams
+        if team.has_category
+        or (team.rural_businesses and business.is_rural)
+        or business.sector in team.sectors
+    ]
+
+
+def concern_refer_to_specialists(*, concern: Concern) -> list[SpecialistReferral]:
+    """Refer an arrived concern to each specialist team it reaches and email the team's
+    members; once per team, however often it runs. Returns the referrals made now."""
+    if concern.status == Concern.Status.UNCONFIRMED:
+        return []  # a guest's report arrives when the guest confirms it
+    teams = specialist_teams_reached_by(concern)
+    if not teams:
+        return []
+    made = []
+    with transaction.atomic():
+        already = set(
+            SpecialistReferral.objects.filter(concern=concern).values_list("team_id", flat=True)
+        )
+        for team in teams:
+            if team.pk in already:
+                continue
+            try:
+                # The unique (concern, team) row is the claim: a second run, or one beside this
+                # one, fails here and tells nobody again.
+                with transaction.atomic():
+                    referral = SpecialistReferral.objects.create(concern=concern, team=team)
+            except IntegrityError:
+                continue
+            made.append(referral)
+            members = SpecialistTeamMember.objects.filter(
+                team=team, user__is_active=True
+            ).select_related("user")
+            for member in members:
+                email_queue(
+                    to=member.user.email,
+                    template="specialist_referral",
+                    context={"concern": concern, "team": team},
+                )
+    return made
+
+
+def concern_send_advice(
+    *,
+    concern: Concern,
+    actor: User,
+    team: SpecialistTeam,
+    body: str,
+    submission_key: uuid.UUID | None = None,
+) -> ConcernUpdate:
+    """A specialist team's advice to the business, posted in the team's name and emailed to
+    them; the NPT's triage (status, deadlines) is left as it was. A repeated key posts nothing."""
+    if not SpecialistTeamMember.objects.filter(team=team, user=actor).exists():
+        raise ValidationError(f"Only members of the {team} send advice in its name.")
+    with transaction.atomic():
+        concern = _locked(concern)
+        if (repeat := _update_with_key(concern, submission_key)) is not None:
+            return repeat
+        if not SpecialistReferral.objects.filter(concern=concern, team=team).exists():
+            raise ValidationError(f"This concern was not referred to the {team}.")
+        advice = ConcernUpdate.objects.create(
+            concern=concern,
+            author=actor,
+            kind=ConcernUpdate.Kind.PUBLIC,
+            body=body,
+            submission_key=submission_key,
+            specialist_team=team,
+        )
+        _event(concern, ConcernEvent.Kind.UPDATE_POSTED, actor=actor, detail=f"Advice from {team}")
+        _email_reporter(concern, "concern_advice", {"update": advice, "team": team})
+    return advice
 
 
 # Concerns: triage

@@ -53,7 +53,7 @@ def _public_updates():
     return Prefetch(
         "updates",
         queryset=ConcernUpdate.objects.filter(kind__in=ConcernUpdate.PUBLIC_KINDS).select_related(
-            "author"
+            "author", "specialist_team"
         ),
         to_attr="public_updates",
     )
@@ -138,7 +138,9 @@ def guest_track(request, token):
 
 
 def _concern_page(request, concern, *, track_token=None, reply_form=None, feedback_form=None):
-    updates = concern.updates.filter(kind__in=ConcernUpdate.PUBLIC_KINDS).select_related("author")
+    updates = concern.updates.filter(kind__in=ConcernUpdate.PUBLIC_KINDS).select_related(
+        "author", "specialist_team"
+    )
     context = {
         "concern": concern,
         "updates": updates,

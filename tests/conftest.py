@@ -154,3 +154,20 @@ def concern(business, owner):
 @pytest.fixture
 def other_concern(other_business, other_owner):
     return factories.ConcernFactory(business=other_business, reporter=other_owner)
+
+
+# Specialist team members (teams loaded by engagement's migrations).
+
+
+@pytest.fixture
+def rural_specialist(db):
+    return factories.SpecialistFactory(
+        team="rural-crime-team", email="rural.team@example.org", full_name="PC Rowan Hale"
+    )
+
+
+@pytest.fixture
+def cyber_specialist(db):
+    return factories.SpecialistFactory(
+        team="cyber-protect", email="cyber.protect@example.org", full_name="Dee Carter"
+    )

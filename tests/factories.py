@@ -463,3 +463,18 @@ def concern_at(business, *, tier=2, due=None, **fields):
         )
     concern.refresh_from_db()
     return concern
+
+
+class SpecialistFactory(UserFactory):
+    """A specialist team member: staff with no NPT, in the team given as `team` (a slug)."""
+
+    is_staff = True
+
+    @factory.post_generation
+    def team(self, create, extracted, **kwargs):
+        if extracted is not None:
+            from engagement.models import SpecialistTeam, SpecialistTeamMember
+
+            SpecialistTeamMember.objects.create(
+                user=self, team=SpecialistTeam.objects.get(slug=extracted)
+            )

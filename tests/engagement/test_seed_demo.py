@@ -13,6 +13,8 @@ from engagement.models import (
     NPTOfficer,
     Outcome,
     PostcodeDistrict,
+    SpecialistReferral,
+    SpecialistTeamMember,
     User,
 )
 
@@ -22,6 +24,8 @@ DEMO_ACCOUNTS = [
     "group@demo.test",
     "partnership@demo.test",
     "editor@demo.test",
+    "specialist@demo.test",
+    "cyber@demo.test",
     "admin@demo.test",
 ]
 PASSWORD = "a-test-demo-password"
@@ -66,7 +70,7 @@ def test_it_runs_twice_without_duplicating_anything(seeded):
     assert first["engagement.Concern"] > 0
 
 
-def test_it_creates_the_six_demo_accounts_that_can_sign_in(seeded):
+def test_it_creates_the_demo_accounts_that_can_sign_in(seeded):
     assert set(User.objects.values_list("email", flat=True)) >= set(DEMO_ACCOUNTS)
     for email in DEMO_ACCOUNTS:
         assert authenticate(username=email, password=PASSWORD) is not None, email
@@ -92,6 +96,17 @@ def test_it_gives_the_demo_accounts_their_roles(seeded):
     assert officer.is_staff and NPTOfficer.objects.filter(user=officer).exists()
     assert not User.objects.get(email="owner@demo.test").is_staff
     assert Business.objects.filter(memberships__user__email="owner@demo.test").count() >= 2
+
+
+def test_it_puts_the_demo_specialists_in_their_teams_with_a_concern_each(seeded):
+    members = dict(SpecialistTeamMember.objects.values_list("user__email", "team__slug"))
+    assert members == {
+        "specialist@demo.test": "rural-crime-team",
+        "cyber@demo.test": "cyber-protect",
+    }
+    assert all(User.objects.get(email=email).is_staff for email in members)
+    referred = set(SpecialistReferral.objects.values_list("team__slug", flat=True))
+    assert referred == {"rural-crime-team", "cyber-protect"}
 
 
 def test_it_loads_the_dorset_geography(seeded):

@@ -43,7 +43,16 @@ class Command(PoliteCommand):
                 "Demo data is ready. Accounts: "
                 + ", ".join(
                     f"{name}@demo.test"
-                    for name in ["owner", "npt", "group", "partnership", "editor", "admin"]
+                    for name in [
+                        "owner",
+                        "npt",
+                        "group",
+                        "partnership",
+                        "editor",
+                        "specialist",
+                        "cyber",
+                        "admin",
+                    ]
                 )
             )
         )
