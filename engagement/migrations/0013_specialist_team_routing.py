@@ -54,6 +54,6 @@ def load(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("engagement", "0011_specialist_teams")]
+    dependencies = [("engagement", "0012_specialist_teams")]
 
     operations = [migrations.RunPython(load, migrations.RunPython.noop)]

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagement', '0010_user_session_version'),
+        ('engagement', '0011_response_templates'),
     ]
 
     operations = [
