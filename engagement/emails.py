@@ -106,8 +106,18 @@ def email_queue_many(messages: list[tuple[str, str, dict]]) -> list[OutboundEmai
         )
     created = OutboundEmail.objects.bulk_create(rows)
     ids = [email.pk for email in created]
-    transaction.on_commit(lambda: [_enqueue(email_id) for email_id in ids])
+    transaction.on_commit(lambda: _enqueue_batches(ids))
     return created
+
+
+def _enqueue_batches(ids: list[int]) -> None:
+    # A deliver task sends its own email and the next due ones up to its batch size, so one
+    # task per batch sends them all; publishing one per email would cost a broker round trip
+    # each for tasks that find their email already sent. The minute sweep sends any left over.
+    from .tasks import DELIVER_BATCH_SIZE
+
+    for email_id in ids[::DELIVER_BATCH_SIZE]:
+        _enqueue(email_id)
 
 
 def _new_message_id() -> str:

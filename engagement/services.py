@@ -267,7 +267,9 @@ def concern_for_token(token: str) -> Concern | None:
     if not token or len(token) > 100:
         return None
     return (
-        Concern.objects.select_related("business", "category", "npt_area", "outcome")
+        Concern.objects.select_related(
+            "business", "category", "npt_area", "npt_area__group", "outcome"
+        )
         .filter(tracking_token_hash=_hash_token(token))
         .first()
     )

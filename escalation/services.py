@@ -19,6 +19,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -26,7 +27,7 @@ from django.db.models import Case, Count, F, Q, Value, When
 from django.db.models.fields import DateTimeField
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from engagement import deadlines
 from engagement import services as engagement_services
@@ -234,6 +235,15 @@ def _held_by(tier: int, area: str, group: str | None, partnership: str) -> tuple
     return name, name
 
 
+@lru_cache(maxsize=256)
+def _date_in_words(moment: dt.datetime | None) -> str:
+    # A sweep's moves share a handful of deadlines (one per tier and priority), so a notice to
+    # thousands of businesses formats each date once rather than twice per concern.
+    if moment is None:
+        return ""
+    return dateformat.format(timezone.localtime(moment), "l j F Y")
+
+
 def _moved_concern(row: dict, partnership: str) -> dict:
     """One line of a business's "your concern has moved" email, from a row of _MOVED_COLUMNS."""
     short, held_by = _held_by(
@@ -244,8 +254,8 @@ def _moved_concern(row: dict, partnership: str) -> dict:
         "business": row["business__name"],
         "held_by_short": short,
         "held_by": held_by,
-        "reply_by": row["first_response_due_at"],
-        "outcome_by": row["resolution_due_at"],
+        "reply_by": _date_in_words(row["first_response_due_at"]),
+        "outcome_by": _date_in_words(row["resolution_due_at"]),
         # A guest follows their report by the private link in their confirmation email; it is
         # never written into another email.
         "path": reverse("engagement:concern_detail", args=[row["reference"]])
@@ -1061,7 +1071,7 @@ def _audience_name(audience, sample: list[dict], partnership: Partnership) -> st
     return f"the {area} Neighbourhood Policing Team"
 
 
-def sweep_notify_businesses(*, now: dt.datetime | None = None) -> int:
+def sweep_notify_businesses() -> int:
     """Tell each business, once, of its concerns the sweeps moved; returns emails queued.
 
     One email per contact address for every untold move, however many batches or overlapping
