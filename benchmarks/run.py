@@ -515,7 +515,8 @@ def main() -> int:
         f"(target <= {IDLE_TARGET_MS:.0f} ms)"
     )
     say(
-        f"Queries per batch:       1 (claim + update + events + tally in one statement); "
+        f"Queries per batch:       1 (claim + update + events + tally + business notices in "
+        "one statement); "
         f"the {OVERDUE:,}-item sweep ran {batches} escalation batches in {log.total} queries."
     )
     fixed = {queries - batch_count for _, batch_count, queries in scaling}

@@ -12,6 +12,9 @@ always wins. Two sweeps at once take disjoint rows. Each batch writes, in the sa
 a tally per owner (SweepTally) and adds its moves to the run's counters. Notifications are built
 from the tallies not yet told, claimed under row locks (SweepTally.notified_at), and wait while
 another run is still moving items: two runs at once tell each body once, and no move twice.
+The businesses hear the same way, from SweepBusinessNotice rows the batch writes per contact
+address: one email per address for every untold move (sweep_notify_businesses, which the
+periodic task runs after the sweep). A manual move emails its business with the move.
 """
 
 import datetime as dt
