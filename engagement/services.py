@@ -271,7 +271,9 @@ def concern_for_token(token: str) -> Concern | None:
     if not token or len(token) > 100:
         return None
     return (
-        Concern.objects.select_related("business", "category", "npt_area", "outcome")
+        Concern.objects.select_related(
+            "business", "category", "npt_area", "npt_area__group", "outcome"
+        )
         .filter(tracking_token_hash=_hash_token(token))
         .first()
     )
@@ -420,9 +422,11 @@ def _event(concern, kind, *, actor, detail="", rule="", **changes):
 
 
 def _locked(concern: Concern) -> Concern:
+    # of=self: the related rows are read for emails, not locked (PostgreSQL would refuse
+    # FOR UPDATE on the nullable side of the outer joins).
     return (
-        Concern.objects.select_for_update()
-        .select_related("business", "npt_area")
+        Concern.objects.select_for_update(of=("self",))
+        .select_related("business", "npt_area", "npt_area__group", "assigned_officer")
         .get(pk=concern.pk)
     )
 
@@ -646,12 +650,11 @@ def concern_reply(*, concern: Concern, author: User | None, body: str) -> Concer
             from_status=old_status,
             to_status=concern.status,
         )
-        if concern.assigned_officer_id:
-            email_queue(
-                to=concern.assigned_officer.email,
-                template="officer_reply",
-                context={"concern": concern, "update": reply},
-            )
+        _email_holder(
+            concern,
+            "officer_reply",
+            {"update": reply, "answered": old_status == Concern.Status.WAITING},
+        )
     return reply
 
 
@@ -748,13 +751,22 @@ def concern_feedback(
             from_status=Concern.Status.RESOLVED,
             to_status=concern.status,
         )
-        if concern.assigned_officer_id:
-            email_queue(
-                to=concern.assigned_officer.email,
-                template="officer_reopened",
-                context={"concern": concern, "comment": comment},
-            )
+        _email_holder(concern, "officer_reopened", {"comment": comment})
     return concern
+
+
+def _email_holder(concern: Concern, template: str, context: dict) -> None:
+    """Tell whoever holds the concern now (officer, group or Partnership) what the business said."""
+    # escalation builds on engagement's models, so it is imported here, not at import time.
+    from escalation.selectors import item_holder
+
+    holder = item_holder(concern)
+    for to in holder.emails:
+        email_queue(
+            to=to,
+            template=template,
+            context={"concern": concern, "holder": holder, **context},
+        )
 
 
 def _email_reporter(concern: Concern, template: str, context: dict) -> None:

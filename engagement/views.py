@@ -240,6 +240,15 @@ def concern_feedback(request, reference):
     return _feedback(request, concern, author=request.user)
 
 
+def _holder_words(concern) -> str:
+    """Who heard what the business said, in the words the business reads."""
+    if concern.tier == Concern.Tier.NPT:
+        return "the officer"
+    from escalation.selectors import owning_body  # escalation builds on engagement
+
+    return f"the {owning_body(concern)}"
+
+
 def _back_to(concern, track_token):
     if track_token:
         return redirect("engagement:guest_track", token=track_token)
@@ -251,7 +260,7 @@ def _reply(request, concern, *, author, track_token=None):
     if not form.is_valid():
         return _concern_page(request, concern, track_token=track_token, reply_form=form)
     services.concern_reply(concern=concern, author=author, body=form.cleaned_data["body"])
-    messages.success(request, "Your reply has been sent to the officer.")
+    messages.success(request, f"Your reply has been sent to {_holder_words(concern)}.")
     return _back_to(concern, track_token)
 
 
@@ -268,7 +277,7 @@ def _feedback(request, concern, *, author, track_token=None):
     if concern.status == Concern.Status.CLOSED:
         messages.success(request, "Thank you. We have closed your concern.")
     else:
-        messages.info(request, "We have reopened your concern and told the officer.")
+        messages.info(request, f"We have reopened your concern and told {_holder_words(concern)}.")
     return _back_to(concern, track_token)
 
 

@@ -322,6 +322,33 @@ class SweepTally(models.Model):
         return f"{self.sweep_id}: {self.items} {self.kind} at tier {self.tier}"
 
 
+class SweepBusinessNotice(models.Model):
+    """The concerns one batch of a run moved up a tier, for one business contact address.
+
+    Written in the batch's own statement (one row per address per batch), so a business hears
+    of every concern a run moved without the notifier rereading the events. The notifier claims
+    the untold rows under row locks and sends one email per address for all of them: overlapping
+    runs, and the batches of one run, reach a business in one email, and never twice.
+    """
+
+    sweep = models.ForeignKey(Sweep, on_delete=models.CASCADE, related_name="business_notices")
+    email = models.EmailField(max_length=254, help_text="The concern's contact address.")
+    concerns = models.JSONField(default=list, help_text="Ids of the concerns the batch moved.")
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["sweep"],
+                condition=Q(notified_at__isnull=True),
+                name="sweepnotice_unnotified_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.sweep_id}: {len(self.concerns)} concern(s) for {self.email}"
+
+
 class Theme(models.Model):
     """A common theme: one item linking concerns of one category in one NPT area.
 

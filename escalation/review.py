@@ -26,7 +26,14 @@ from django.db.models import (
 from django.utils import timezone
 
 from engagement import deadlines
-from engagement.models import Concern, ConcernCategory, ConcernEvent, NPTArea, User
+from engagement.models import (
+    Concern,
+    ConcernCategory,
+    ConcernEvent,
+    ConcernUpdate,
+    NPTArea,
+    User,
+)
 
 from . import selectors, services
 from .models import Action, Decision, Theme
@@ -256,6 +263,31 @@ def linked_concerns(theme: Theme) -> QuerySet[Concern]:
         )
         .order_by("created_at", "pk")
     )
+
+
+def public_threads(concern_ids) -> dict[int, list[dict]]:
+    """What each concern's business and police said to each other, oldest first, in one query.
+
+    The business's replies and answers and the public updates and questions it was sent; never
+    an internal note. The business is named, never the person who wrote (as on the timeline).
+    """
+    threads: dict[int, list[dict]] = {pk: [] for pk in concern_ids}
+    updates = (
+        ConcernUpdate.objects.filter(
+            concern_id__in=concern_ids, kind__in=ConcernUpdate.PUBLIC_KINDS
+        )
+        .select_related("author")
+        .order_by("created_at", "pk")
+    )
+    for update in updates:
+        if update.kind == ConcernUpdate.Kind.REPLY:
+            who = "The business"
+        elif update.author is not None:
+            who = update.author.get_full_name() or "The police"
+        else:
+            who = "The police"
+        threads[update.concern_id].append({"update": update, "who": who})
+    return threads
 
 
 def themes_of(concern: Concern, user: User) -> QuerySet[Theme]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 
 from engagement.models import Concern, ConcernEvent, NPTArea, NPTOfficer, User
 
@@ -259,14 +260,50 @@ def chair_recipients(partnership: Partnership | None = None) -> list[str]:
 
 def item_owner_emails(item: Concern | Theme) -> list[str]:
     """Everyone who owns the item at its tier (for a single item's notification)."""
+    return item_holder(item).emails
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The body holding an item now, the people who hear about it, and where they open it."""
+
+    body: Body
+    emails: list[str]
+    url: str  # path on the portal: the admin for the NPT, the review area above it
+
+    @property
+    def is_police(self) -> bool:
+        return self.body.kind == "npt"
+
+
+def item_holder(item: Concern | Theme) -> Holder:
+    """Who holds the item at this moment and who hears what the business says about it.
+
+    Tier 1: the assigned officer, else the NPT's officers (or its mailbox); tier 2: the group's
+    members (its mailbox, or the Partnership chair when no group covers the NPT); tier 3: the
+    Partnership's members. Read it inside the transaction that locked the item, so a move that
+    commits first is the one whose holder hears.
+    """
+    partnership = Partnership.load() if item.tier == Concern.Tier.PARTNERSHIP else None
+    body = owning_body(item, partnership=partnership)
+    kind = "theme" if isinstance(item, Theme) else "concern"
     if item.tier == Concern.Tier.PARTNERSHIP:
-        return partnership_recipients()
-    if item.tier == Concern.Tier.GROUP:
+        emails = partnership_recipients(partnership)
+    elif item.tier == Concern.Tier.GROUP:
         if not item.npt_area.group_id:
             # Misconfigured (no group for the NPT): the chair makes sure it is not lost.
-            return chair_recipients()
-        return group_recipients([item.npt_area.group_id])[item.npt_area.group_id]
-    officer = getattr(item, "assigned_officer", None)
-    if officer is not None and officer.is_active:
-        return [officer.email]
-    return npt_recipients([item.npt_area_id])[item.npt_area_id]
+            emails = chair_recipients()
+        else:
+            emails = group_recipients([item.npt_area.group_id])[item.npt_area.group_id]
+    else:
+        officer = getattr(item, "assigned_officer", None)
+        if officer is not None and officer.is_active:
+            emails = [officer.email]
+        else:
+            emails = npt_recipients([item.npt_area_id])[item.npt_area_id]
+    if item.tier == Concern.Tier.NPT:
+        app = "escalation" if kind == "theme" else "engagement"
+        url = reverse(f"admin:{app}_{kind}_change", args=[item.pk])
+    else:
+        url = reverse("escalation:item", args=[kind, item.pk])
+    return Holder(body=body, emails=emails, url=url)

@@ -12,6 +12,9 @@ always wins. Two sweeps at once take disjoint rows. Each batch writes, in the sa
 a tally per owner (SweepTally) and adds its moves to the run's counters. Notifications are built
 from the tallies not yet told, claimed under row locks (SweepTally.notified_at), and wait while
 another run is still moving items: two runs at once tell each body once, and no move twice.
+The businesses hear the same way, from SweepBusinessNotice rows the batch writes per contact
+address: one email per address for every untold move (sweep_notify_businesses, which the
+periodic task runs after the sweep). A manual move emails its business with the move.
 """
 
 import datetime as dt
@@ -19,17 +22,19 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.db.models.fields import DateTimeField
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from engagement import deadlines
 from engagement import services as engagement_services
-from engagement.emails import email_queue
+from engagement.emails import email_queue, email_queue_many
 from engagement.models import Concern, ConcernEvent, Outcome, User
 
 from . import selectors
@@ -39,6 +44,7 @@ from .models import (
     PartnerOrganisation,
     Partnership,
     Sweep,
+    SweepBusinessNotice,
     SweepTally,
     Theme,
     ThemeConcern,
@@ -196,8 +202,8 @@ def _move(locked, *, actor, to_tier, event_kind, detail):
         to_tier=to_tier,
         detail=detail,
     )
-    recipients = selectors.item_owner_emails(locked)
-    for email in recipients:
+    holder = selectors.item_holder(locked)
+    for email in holder.emails:
         email_queue(
             to=email,
             template="escalation_item_moved",
@@ -205,11 +211,101 @@ def _move(locked, *, actor, to_tier, event_kind, detail):
                 "item": locked,
                 "event": event,
                 "is_theme": spec is THEMES,
-                "body": selectors.owning_body(locked),
+                "body": holder.body,
                 "returned": event_kind == ConcernEvent.Kind.RETURNED,
             },
         )
+    if spec is CONCERNS:
+        _email_business_moved(
+            locked, holder.body, returned=event_kind == ConcernEvent.Kind.RETURNED
+        )
     return locked
+
+
+# What the business hears when its concern changes hands: who has it now, and by when they aim
+# to reply and to give an outcome. The reason or guidance stays between the partners.
+
+
+def _held_by(tier: int, area: str, group: str | None, partnership: str) -> tuple[str, str]:
+    """Who holds a concern at a tier, in a business's words: (name, name with what it is)."""
+    if tier == Concern.Tier.PARTNERSHIP:
+        name = f"the {partnership}" if partnership else "the Business Safety Partnership"
+        return name, f"{name}, which covers all of Dorset"
+    if tier == Concern.Tier.GROUP:
+        name = f"the {group}" if group else "the Business Co-ordinating Group for your area"
+        return name, f"{name}, which brings police, councils and businesses together"
+    name = f"the {area} Neighbourhood Policing Team"
+    return name, name
+
+
+@lru_cache(maxsize=256)
+def _date_in_words(moment: dt.datetime | None) -> str:
+    # A sweep's moves share a handful of deadlines (one per tier and priority), so a notice to
+    # thousands of businesses formats each date once rather than twice per concern.
+    if moment is None:
+        return ""
+    return dateformat.format(timezone.localtime(moment), "l j F Y")
+
+
+def _moved_concern(row: dict, partnership: str) -> dict:
+    """One line of a business's "your concern has moved" email, from a row of _MOVED_COLUMNS."""
+    short, held_by = _held_by(
+        row["tier"], row["npt_area__name"], row["npt_area__group__name"], partnership
+    )
+    return {
+        "reference": row["reference"],
+        "business": row["business__name"],
+        "held_by_short": short,
+        "held_by": held_by,
+        "reply_by": _date_in_words(row["first_response_due_at"]),
+        "outcome_by": _date_in_words(row["resolution_due_at"]),
+        # A guest follows their report by the private link in their confirmation email; it is
+        # never written into another email.
+        "path": reverse("engagement:concern_detail", args=[row["reference"]])
+        if row["reporter_id"]
+        else "",
+    }
+
+
+_MOVED_COLUMNS = (
+    "pk",
+    "reference",
+    "business__name",
+    "tier",
+    "npt_area__name",
+    "npt_area__group__name",
+    "first_response_due_at",
+    "resolution_due_at",
+    "reporter_id",
+    "contact_name",
+    "contact_email",
+    "status",
+)
+
+
+def _email_business_moved(concern: Concern, body, *, returned: bool) -> None:
+    if concern.status not in Concern.OPEN_STATUSES or not concern.contact_email:
+        return
+    row = {
+        "reference": concern.reference,
+        "business__name": concern.business.name,
+        "tier": concern.tier,
+        "npt_area__name": concern.npt_area.name,
+        "npt_area__group__name": concern.npt_area.group.name if concern.npt_area.group_id else None,
+        "first_response_due_at": concern.first_response_due_at,
+        "resolution_due_at": concern.resolution_due_at,
+        "reporter_id": concern.reporter_id,
+    }
+    partnership = body.name if body.kind == "partnership" else ""
+    email_queue(
+        to=concern.contact_email,
+        template="concern_moved",
+        context={
+            "contact_name": concern.contact_name,
+            "concerns": [_moved_concern(row, partnership)],
+            "returned": returned,
+        },
+    )
 
 
 def item_resolve(
@@ -598,6 +694,12 @@ def _anything_due(now) -> bool:
     )
 
 
+def _tells_businesses(spec: _ItemKind, sweep_pass: _Pass) -> bool:
+    # A business hears when its own concern changes hands. A theme is the partners' way of
+    # working on several concerns together; its businesses hear its outcome, not its moves.
+    return spec is CONCERNS and sweep_pass is ESCALATE
+
+
 def _run_batch(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
     """Claim, change and write events for up to batch_size rows; returns {tier: rows}."""
     if connection.vendor == "postgresql":
@@ -645,6 +747,16 @@ def _run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> 
         "CASE WHEN item.tier = 1 THEN item.assigned_officer_id END" if spec.pausable else "NULL"
     )
     returning = f"item.id, item.tier, item.npt_area_id, ({officer})::bigint AS officer_id"
+    told = ""
+    if _tells_businesses(spec, sweep_pass):
+        # Each business contact hears of the concerns this batch moved: one row per address.
+        returning += ", item.contact_email"
+        notice_table = connection.ops.quote_name(SweepBusinessNotice._meta.db_table)
+        told = (
+            f", told AS (INSERT INTO {notice_table} (sweep_id, email, concerns) "  # noqa: S608
+            "SELECT %(sweep)s, lower(contact_email), to_jsonb(array_agg(id ORDER BY id)) "
+            "FROM changed WHERE contact_email <> '' GROUP BY lower(contact_email))"
+        )
     plan_cte = ""
     if sweep_pass is ESCALATE:
         where += ["tier < %(top)s", "resolution_due_at < %(now)s"]
@@ -712,7 +824,7 @@ def _run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> 
         "count(*), to_jsonb((array_agg(id ORDER BY id))[1:%(sample)s]) FROM changed "
         "GROUP BY tier, npt_area_id, officer_id), counted AS ("
         f"UPDATE {sweep_table} SET {counter} = {counter} + (SELECT count(*) FROM changed), "
-        "heartbeat_at = %(heartbeat)s WHERE id = %(sweep)s) "
+        f"heartbeat_at = %(heartbeat)s WHERE id = %(sweep)s){told} "
         "SELECT tier, count(*) FROM changed GROUP BY tier"
     )
     with connection.cursor() as cursor:
@@ -730,14 +842,15 @@ def _run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[in
     model = spec.model
     due = model.objects.filter(_due_q(spec, sweep_pass, now))
     officer = "assigned_officer_id" if spec.pausable else "npt_area_id"  # themes have none
+    contact = "contact_email" if _tells_businesses(spec, sweep_pass) else "npt_area_id"
     claimed = list(
         due.select_for_update(skip_locked=True)
         .order_by(_ORDER[sweep_pass.name], "pk")
-        .values_list("pk", "tier", "npt_area_id", officer)[:batch_size]
+        .values_list("pk", "tier", "npt_area_id", officer, contact)[:batch_size]
     )
     if not claimed:
         return {}
-    rows = [(pk, tier) for pk, tier, _, _ in claimed]
+    rows = [(pk, tier) for pk, tier, _, _, _ in claimed]
     ids = [pk for pk, _ in rows]
     if sweep_pass is ESCALATE:
         changes = {
@@ -779,7 +892,7 @@ def _run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[in
         for pk in ids
     )
     tallies: dict[tuple, list[int]] = defaultdict(list)
-    for pk, _, area_id, officer_id in claimed:
+    for pk, _, area_id, officer_id, _ in claimed:
         tier = to_tier[pk]
         officer_id = officer_id if spec.pausable and tier == Concern.Tier.NPT else None
         tallies[(tier, area_id, officer_id)].append(pk)
@@ -797,6 +910,15 @@ def _run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[in
         )
         for (tier, area_id, officer_id), pks in tallies.items()
     )
+    if _tells_businesses(spec, sweep_pass):
+        by_address: dict[str, list[int]] = defaultdict(list)
+        for pk, _, _, _, email in claimed:
+            if email:
+                by_address[email.lower()].append(pk)
+        SweepBusinessNotice.objects.bulk_create(
+            SweepBusinessNotice(sweep_id=sweep_id, email=email, concerns=sorted(pks))
+            for email, pks in by_address.items()
+        )
     counter = _COUNTER[sweep_pass.name]
     Sweep.objects.filter(pk=sweep_id).update(
         **{counter: F(counter) + len(ids)}, heartbeat_at=timezone.now()
@@ -950,6 +1072,64 @@ def _audience_name(audience, sample: list[dict], partnership: Partnership) -> st
         return "you"
     area = sample[0]["area"] if sample else "your"
     return f"the {area} Neighbourhood Policing Team"
+
+
+def sweep_notify_businesses() -> int:
+    """Tell each business, once, of its concerns the sweeps moved; returns emails queued.
+
+    One email per contact address for every untold move, however many batches or overlapping
+    runs made them: it waits, as the bodies' notices do, while a run is still moving items, and
+    claims the notices under row locks, so a second notifier finds them told. A constant number
+    of queries whatever the number of businesses; the rendering is the cost, which is why the
+    periodic task runs it after the sweep rather than inside it."""
+    clock = timezone.now()
+    untold = SweepBusinessNotice.objects.filter(notified_at__isnull=True)
+    if not untold.exists():
+        return 0
+    alive = Sweep.objects.filter(
+        finished_at__isnull=True, heartbeat_at__gte=clock - SWEEP_STALE_AFTER
+    )
+    if alive.exists():
+        return 0  # told with the running sweep's moves, once it finishes
+    with transaction.atomic():
+        claimed = list(
+            untold.select_for_update().order_by("pk").values_list("pk", "email", "concerns")
+        )
+        if not claimed:
+            return 0
+        by_address: dict[str, set[int]] = defaultdict(set)
+        for _, email, concern_ids in claimed:
+            by_address[email].update(concern_ids)
+        wanted = {pk for ids in by_address.values() for pk in ids}
+        # Read as they are now: a concern resolved since it moved is told by its outcome email.
+        rows = {
+            row["pk"]: row
+            for row in Concern.objects.filter(
+                pk__in=wanted, status__in=Concern.OPEN_STATUSES
+            ).values(*_MOVED_COLUMNS)
+        }
+        partnership = Partnership.load().name
+        messages = []
+        for _address, concern_ids in sorted(by_address.items()):
+            moved = [rows[pk] for pk in sorted(concern_ids) if pk in rows]
+            if not moved:
+                continue
+            messages.append(
+                (
+                    moved[0]["contact_email"],
+                    "concern_moved",
+                    {
+                        "contact_name": moved[0]["contact_name"],
+                        "concerns": [_moved_concern(row, partnership) for row in moved],
+                        "returned": False,
+                    },
+                )
+            )
+        email_queue_many(messages)
+        SweepBusinessNotice.objects.filter(pk__in=[pk for pk, _, _ in claimed]).update(
+            notified_at=clock
+        )
+    return len(messages)
 
 
 _NOTICES = (

@@ -34,7 +34,13 @@ def escalate_overdue() -> dict:
     report = services.sweep_run(trigger="beat")
     for line in report.lines():
         logger.info("escalate_overdue: %s", line)
-    return {"escalated": report.escalated_total, "flagged": report.flagged}
+    # After the sweep, not inside it: the moves and the bodies' notices commit first, and the
+    # businesses' emails (one each, rendered one by one) follow; a run that dies here leaves
+    # them untold for the next beat to send.
+    told = services.sweep_notify_businesses()
+    if told:
+        logger.info("escalate_overdue: told %s business contact(s) their concern moved.", told)
+    return {"escalated": report.escalated_total, "flagged": report.flagged, "told": told}
 
 
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **RETRY)

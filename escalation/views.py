@@ -175,9 +175,14 @@ def _item_page(request, item, kind, *, bound=None, status=200):
         **forms,
     }
     if kind == "theme":
-        context["concerns"] = review.linked_concerns(item)
+        concerns = list(review.linked_concerns(item))
+        threads = review.public_threads([concern.pk for concern in concerns])
+        for concern in concerns:
+            concern.thread = threads[concern.pk]
+        context["concerns"] = concerns
     else:
         context["themes"] = review.themes_of(item, request.user)
+        context["thread"] = review.public_threads([item.pk])[item.pk]
     return render(request, "escalation/item_detail.html", context, status=status)
 
 

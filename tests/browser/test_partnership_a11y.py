@@ -53,6 +53,14 @@ def test_it_walks_the_partnership_pages_without_accessibility_violations(
         other = factories.BusinessFactory(npt_area=area, name=name)
         theme.concerns.add(factories.ConcernFactory(business=other))
     Concern.objects.filter(pk=concern.pk).update(reporter_satisfied=None)
+    # Each item page shows the public thread: an update, a question and the business's answer.
+    for kind, body in [
+        ("public", "We have shared the CCTV stills with the Partnership."),
+        ("question", "Which evenings does it happen?"),
+        ("reply", "Fridays, after 8pm."),
+    ]:
+        factories.ConcernUpdateFactory(concern=concern, kind=kind, body=body)
+        factories.ConcernUpdateFactory(concern=theme.concerns.first(), kind=kind, body=body)
 
     page = new_page()
     sign_in(page, member, live_server)
@@ -73,10 +81,13 @@ def test_it_walks_the_partnership_pages_without_accessibility_violations(
     page.get_by_role("link", name=theme.reference).click()
     page.wait_for_url(re.compile(f"/partnership/themes/{theme.pk}/$"))
     assert page.get_by_role("cell", name="Old Town Deli").count() == 1
+    assert page.get_by_text("Fridays, after 8pm.").count() == 1
     assert_accessible(page)
 
     # A concern: submit the decision form empty, and the error summary explains.
     page.goto(f"/partnership/concerns/{concern.pk}/")
+    thread = page.get_by_role("region", name="What the business and the police said")
+    assert thread.get_by_text("Which evenings does it happen?").is_visible()
     assert_accessible(page)
     page.get_by_label("Due by").first.fill("2020-01-01")
     page.get_by_role("button", name="Record the decision").click()

@@ -467,6 +467,12 @@ def item_page_queries(client, item) -> int:
 
 
 def busy(item, actor, n):
+    """n decisions with two actions each, one action done, and n of each kind of message."""
+    concerns = [item] if isinstance(item, Concern) else list(item.concerns.all())
+    for concern in concerns:
+        for i in range(n):
+            for kind in ("public", "question", "reply", "internal"):
+                factories.ConcernUpdateFactory(concern=concern, kind=kind, body=f"{kind} {i}")
     for i in range(n):
         services.decision_record(
             item=item,
@@ -514,7 +520,7 @@ def test_it_reads_a_theme_page_in_a_fixed_number_of_queries(
     assert item_page_queries(client, large) == item_page_queries(client, small)
 
 
-def test_it_reads_the_item_page_in_eleven_queries(
+def test_it_reads_the_item_page_in_twelve_queries(
     client, concern, group_member, django_assert_num_queries
 ):
     busy(concern, group_member, 3)
@@ -530,7 +536,8 @@ def test_it_reads_the_item_page_in_eleven_queries(
     # 9. the partner organisations for the action rows of the decision form
     # 10. the outcomes for the resolve form
     # 11. the themes in scope that link the concern
-    with django_assert_num_queries(11):
+    # 12. its public thread: updates, questions and replies, with who wrote them
+    with django_assert_num_queries(12):
         client.get(url(concern))
 
 

@@ -331,9 +331,10 @@ def test_it_adds_a_constant_number_of_queries_per_batch(chain, business):
 
     # A batch is a savepoint (the test's transaction is around it), its statements and the
     # release. PostgreSQL: one statement claims, updates, inserts the events and the tally and
-    # adds to the run's counters. Elsewhere: the claim, the update, the insert of the events,
-    # the insert of the tally and the update of the run's counters.
-    per_batch = 3 if connection.vendor == "postgresql" else 7
+    # adds to the run's counters and writes the businesses' notices. Elsewhere: the claim, the
+    # update, the insert of the events, the insert of the tally, the insert of the businesses'
+    # notices and the update of the run's counters.
+    per_batch = 3 if connection.vendor == "postgresql" else 8
     assert five_batches - three_batches == 2 * per_batch
 
 

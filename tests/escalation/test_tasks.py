@@ -67,7 +67,11 @@ def test_it_publishes_the_notification_only_after_the_move_commits(
     for callback in callbacks:
         callback()
     email = OutboundEmail.objects.get(to=group_member.email)
-    assert factories.published_tasks() == [("engagement.tasks.deliver_email", [email.pk])]
+    business_email = OutboundEmail.objects.get(to=concern.contact_email)
+    assert factories.published_tasks() == [
+        ("engagement.tasks.deliver_email", [email.pk]),
+        ("engagement.tasks.deliver_email", [business_email.pk]),
+    ]
 
 
 def test_the_sweep_queues_its_emails_after_each_commit(

@@ -183,3 +183,79 @@ def test_a_sweep_that_dies_half_way_leaves_a_true_record_and_is_told_once_later(
     assert announced >= sum(moves.values())
     for sweep in Sweep.objects.all():
         assert sweep.escalated + sweep.flagged == sweep.concern_events.count()
+
+
+def moved_on_notices() -> Counter:
+    """Emails telling a business its concerns moved, per address."""
+    return Counter(
+        OutboundEmail.objects.filter(body_text__contains="is now with").values_list("to", flat=True)
+    )
+
+
+def overdue_for_businesses(business, other_business, owner, other_owner) -> dict[str, set[str]]:
+    """Overdue concerns from three business contacts, a few each, at tiers 1 and 2."""
+    third = factories.UserFactory(email="third.shop@example.org")
+    third_business = factories.BusinessFactory(owner=third, npt_area=business.npt_area)
+    references = {}
+    for person, their_business, count in [
+        (owner, business, 20),
+        (other_owner, other_business, 15),
+        (third, third_business, 9),
+    ]:
+        concerns = [
+            make_overdue(factories.ConcernFactory(business=their_business, reporter=person))
+            for _ in range(count)
+        ]
+        concerns.append(
+            make_overdue(concern_at_tier(their_business, Concern.Tier.GROUP, reporter=person))
+        )
+        references[person.email] = {concern.reference for concern in concerns}
+    return references
+
+
+@pytest.mark.postgres
+def test_two_sweeps_at_once_send_each_business_one_email(
+    business, other_business, owner, other_owner, request
+):
+    request.getfixturevalue("chain")
+    moved = overdue_for_businesses(business, other_business, owner, other_owner)
+    start = threading.Barrier(2, timeout=TIMEOUT)
+
+    def sweep_then_tell():
+        # What the periodic task does: the sweep, then the businesses' notices.
+        start.wait()
+        services.sweep_run(batch_size=7)
+        return services.sweep_notify_businesses()
+
+    runs = [in_thread(sweep_then_tell) for _ in range(2)]
+    told = sum(finish(*run) for run in runs)
+    assert services.sweep_notify_businesses() == 0  # a third notifier finds nothing untold
+
+    assert_no_double_escalation()
+    per_business = moved_on_notices()
+    print(f"two sweeps at once: {sum(per_business.values())} email(s) to {len(moved)} businesses")
+    assert told == len(moved)
+    assert per_business == dict.fromkeys(moved, 1)
+    for address, references in moved.items():
+        [email] = OutboundEmail.objects.filter(to=address, body_text__contains="is now with")
+        assert {ref for ref in references if ref in email.body_text} == references
+
+
+@pytest.mark.postgres
+def test_two_notifiers_at_once_tell_each_business_once(
+    business, other_business, owner, other_owner, request
+):
+    request.getfixturevalue("chain")
+    moved = overdue_for_businesses(business, other_business, owner, other_owner)
+    services.sweep_run(batch_size=7)
+    start = threading.Barrier(2, timeout=TIMEOUT)
+
+    def tell():
+        start.wait()
+        return services.sweep_notify_businesses()
+
+    runs = [in_thread(tell) for _ in range(2)]
+    counts = sorted(finish(*run) for run in runs)
+
+    assert counts == [0, len(moved)]
+    assert moved_on_notices() == dict.fromkeys(moved, 1)

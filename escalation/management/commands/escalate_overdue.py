@@ -20,5 +20,7 @@ class Command(PoliteCommand):
         report = services.sweep_run(batch_size=max(batch_size, 1), trigger="command")
         for line in report.lines():
             self.stdout.write(line)
+        told = services.sweep_notify_businesses()
+        self.stdout.write(f"Told {told} business contact(s) that their concern moved.")
         if not report.did_anything:
             self.stdout.write(self.style.SUCCESS("Nothing was due."))
