@@ -8,7 +8,7 @@ BENCH_MEMBERS members (default 5,000), one wanting every alert and one the weekl
 times, through the same code the portal runs:
 
 1. posting an alert through the coordinator's form (the Django test client, the whole
-   middleware stack): the median and slowest of ten posts, and the queries of one;
+   middleware stack): p50 and p95 of thirty posts, and the queries of one;
 2. the send task writing the alert's deliveries and emails (alert_send_immediate);
 3. the outbox sending those emails to a local SMTP sink in its own process (email_deliver_many,
    what the deliver task runs), counting duplicates;
@@ -268,7 +268,7 @@ def use_sink(port: int) -> None:
 # The jobs
 
 
-def post_alerts(coordinator, scheme, posts=10):
+def post_alerts(coordinator, scheme, posts=30):
     """The coordinator's form, through the whole stack: (p50 and slowest seconds, queries,
     deliveries written in the request)."""
     from django.test import Client
@@ -294,7 +294,8 @@ def post_alerts(coordinator, scheme, posts=10):
         response, took, queries = counted(lambda data=data: client.post(url, data))
         assert response.status_code == 302, response.status_code
         timings.append(took)
-    return statistics.median(timings), max(timings), queries, AlertDelivery.objects.count()
+    p95 = statistics.quantiles(timings, n=20)[-1]
+    return statistics.median(timings), p95, queries, AlertDelivery.objects.count()
 
 
 def job_rows() -> list[tuple[str, str, str, str]]:
@@ -308,14 +309,14 @@ def job_rows() -> list[tuple[str, str, str, str]]:
     empty_tables()
     coordinator, schemes = seed(MEMBERS)
 
-    p50, slowest, queries, in_request = post_alerts(coordinator, schemes["every"])
+    p50, p95, queries, in_request = post_alerts(coordinator, schemes["every"])
     rows.append(
         (
-            f"alert POST to {MEMBERS:,} members (p50 {p50 * 1000:.0f} ms, slowest of 10; "
+            f"alert POST to {MEMBERS:,} members, p95 of 30 (p50 {p50 * 1000:.0f} ms; "
             f"{queries} queries, {in_request} deliveries in the request)",
-            f"{slowest * 1000:.0f} ms",
+            f"{p95 * 1000:.0f} ms",
             f"<= {POST_TARGET_MS} ms",
-            verdict(slowest * 1000 <= POST_TARGET_MS and in_request == 0),
+            verdict(p95 * 1000 <= POST_TARGET_MS and in_request == 0),
         )
     )
 
@@ -335,12 +336,15 @@ def job_rows() -> list[tuple[str, str, str, str]]:
     ids = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
     with SinkProcess() as sink:
         use_sink(sink.port)
+        cpu = time.process_time()
         sent, took, statements = counted(lambda: emails.email_deliver_many(email_ids=ids))
+        cpu = time.process_time() - cpu
         received, duplicated = sink.counts()
     rate = sent / took
     rows.append(
         (
-            f"outbox drain, {sent:,} emails to an SMTP sink ({statements} statements; "
+            f"outbox drain, {sent:,} emails to an SMTP sink in its own process, one sender "
+            f"({statements} statements; {sent / cpu:,.0f} per CPU-second; "
             f"{received:,} received, {duplicated} twice)",
             f"{rate:,.0f} emails/s",
             f">= {DRAIN_TARGET_PER_S:,}/s",
@@ -435,7 +439,11 @@ def main() -> int:
         setup_django(url, tmp)
         from django.db import connection
 
-        say(f"Fan-out jobs on {connection.vendor}, {MEMBERS:,} members, {PURGE_ROWS:,} to purge")
+        load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+        say(
+            f"Fan-out jobs on {connection.vendor}, {MEMBERS:,} members, {PURGE_ROWS:,} to purge "
+            f"(load average {load} on {os.cpu_count()} cores)"
+        )
         rows = job_rows()
         print_rows(rows)
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

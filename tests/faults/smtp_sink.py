@@ -5,6 +5,7 @@ speaks just enough SMTP for Django's backend (EHLO, MAIL, RCPT, DATA, RSET, NOOP
 """
 
 import email
+import email.message
 import socketserver
 import threading
 import time
