@@ -299,7 +299,9 @@ def post_alerts(coordinator, scheme, posts=30):
 
 
 def job_rows() -> list[tuple[str, str, str, str]]:
-    """Run every job once on a freshly seeded benchmark database; return its table rows."""
+    """Run every job once on freshly seeded data and return the rows (label, figure, target,
+    verdict). Call it with Django set up on a benchmark database (setup_django): it empties
+    the Watch scheme, alert and outbox tables first."""
     from engagement import emails
     from engagement.models import OutboundEmail
     from resources import services
