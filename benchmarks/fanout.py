@@ -11,7 +11,8 @@ times, through the same code the portal runs:
    middleware stack): p50 and p95 of thirty posts, and the queries of one;
 2. the send task writing the alert's deliveries and emails (alert_send_immediate);
 3. the outbox sending those emails to a local SMTP sink in its own process (email_deliver_many,
-   what the deliver task runs), counting duplicates;
+   what the deliver task runs), counting duplicates; then the same emails again from two
+   processes at once, as a worker with --concurrency=2 runs the tasks of one alert;
 4. the weekly digest to BENCH_MEMBERS members, its statements, and a second run sending nothing;
 5. the purge of BENCH_PURGE (default 100,000) sent emails, in a subprocess whose peak resident
    memory is read from getrusage.
@@ -75,6 +76,29 @@ started = time.perf_counter()
 deleted = email_purge_sent()
 took = time.perf_counter() - started
 print(deleted, took, before, peak_mb(), OutboundEmail.objects.count(), flush=True)
+"""
+
+
+# One sender of several: set up, say so, wait for the word, send its share, say how it went.
+SENDER = """
+import json, os, sys, time
+sys.path.insert(0, {base!r})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dorset_bcp.settings")
+import django
+django.setup()
+from django.conf import settings
+settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", {port}, False
+settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+from engagement.emails import email_deliver_many
+from engagement.models import OutboundEmail
+ids = json.loads(sys.stdin.readline())
+OutboundEmail.objects.exists()
+print("ready", flush=True)
+sys.stdin.readline()
+started = time.perf_counter()
+sent = email_deliver_many(email_ids=ids)
+print(sent, time.perf_counter() - started, flush=True)
 """
 
 
@@ -359,6 +383,18 @@ def job_rows() -> list[tuple[str, str, str, str]]:
         )
     )
 
+    sent, took, received, duplicated = drain_with_senders(ids, senders=2)
+    rate = sent / took
+    rows.append(
+        (
+            f"outbox drain, the same {sent:,} emails again, two senders as a worker with "
+            f"--concurrency=2 runs the deliver tasks ({received:,} received, {duplicated} twice)",
+            f"{rate:,.0f} emails/s",
+            f">= {DRAIN_TARGET_PER_S:,}/s",
+            verdict(rate >= DRAIN_TARGET_PER_S and duplicated == 0 and received == len(ids)),
+        )
+    )
+
     services.alert_post(
         scheme=schemes["digest"], actor=coordinator, title="Counterfeit notes", body="Check."
     )
@@ -391,6 +427,53 @@ def job_rows() -> list[tuple[str, str, str, str]]:
         )
     )
     return rows
+
+
+def drain_with_senders(ids: list[int], *, senders: int):
+    """Make the emails unsent again (with new Message-IDs) and send them from `senders`
+    processes at once, each its share of the deliver tasks; (sent, seconds, received, twice)."""
+    import json
+
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast, Concat
+    from django.utils import timezone
+
+    from engagement.models import OutboundEmail
+
+    OutboundEmail.objects.filter(pk__in=ids).update(
+        sent_at=None,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        message_id=Concat(Value("<again-"), Cast("pk", CharField()), Value("@bench>")),
+    )
+    shares = [ids[n::senders] for n in range(senders)]
+    with SinkProcess() as sink:
+        processes = [
+            subprocess.Popen(  # noqa: S603 - a fixed argument list
+                [sys.executable, "-c", SENDER.format(base=str(BASE_DIR), port=sink.port)],
+                cwd=BASE_DIR,
+                env=os.environ,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in shares
+        ]
+        for process, share in zip(processes, shares, strict=True):
+            process.stdin.write(json.dumps(share) + "\n")
+            process.stdin.flush()
+        for process in processes:
+            assert process.stdout.readline().strip() == "ready"
+        started = time.perf_counter()
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        results = [process.stdout.readline().split() for process in processes]
+        took = time.perf_counter() - started
+        for process in processes:
+            process.wait()
+        received, duplicated = sink.counts()
+    return sum(int(sent) for sent, _ in results), took, received, duplicated
 
 
 def seed_sent_emails(rows: int) -> None:
