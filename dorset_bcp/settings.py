@@ -311,9 +311,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engagement.tasks.summarise_email_failures",
         "schedule": crontab(hour=8, minute=0),
     },
+    # A new alert is emailed by a task published when it is posted; if the broker lost that
+    # message, this sends it within a few minutes. An idle run is one indexed query.
+    "send-unqueued-watch-alerts": {
+        "task": "resources.tasks.send_unqueued_alerts",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     # Watch scheme members who chose a weekly digest get the week's alerts in one email.
-    # Monday 07:30 puts it in the inbox at the start of the working week; each alert is recorded
-    # per member when sent, so a second run sends nothing twice, and a late run catches up.
+    # Monday 07:30 puts it in the inbox at the start of the working week; each member is stamped
+    # with the week and each alert recorded when sent, so a second run sends nothing twice, and
+    # a late run catches up.
     "send-watch-alert-digests": {
         "task": "resources.tasks.send_alert_digests",
         "schedule": crontab(day_of_week="mon", hour=7, minute=30),

@@ -38,6 +38,12 @@ def deliver_email(email_id: int) -> None:
 
 
 @shared_task(ignore_result=True, **SENDING_LIMITS, **RETRY)
+def deliver_emails(email_ids: list[int]) -> int:
+    """Send emails queued together (an alert to a scheme's members), batch by batch."""
+    return emails.email_deliver_many(email_ids=email_ids)
+
+
+@shared_task(ignore_result=True, **SENDING_LIMITS, **RETRY)
 def deliver_pending_emails() -> int:
     return emails.email_deliver_pending()
 

@@ -34,7 +34,7 @@ from django.utils import dateformat, timezone
 
 from engagement import deadlines
 from engagement import services as engagement_services
-from engagement.emails import email_queue, email_queue_many
+from engagement.emails import email_queue, email_queue_many, email_render
 from engagement.models import Concern, ConcernEvent, Outcome, User
 
 from . import selectors
@@ -1117,15 +1117,17 @@ def sweep_notify_businesses() -> int:
             messages.append(
                 (
                     moved[0]["contact_email"],
-                    "concern_moved",
-                    {
-                        "contact_name": moved[0]["contact_name"],
-                        "concerns": [_moved_concern(row, partnership) for row in moved],
-                        "returned": False,
-                    },
+                    email_render(
+                        template="concern_moved",
+                        context={
+                            "contact_name": moved[0]["contact_name"],
+                            "concerns": [_moved_concern(row, partnership) for row in moved],
+                            "returned": False,
+                        },
+                    ),
                 )
             )
-        email_queue_many(messages)
+        email_queue_many(emails=messages)
         SweepBusinessNotice.objects.filter(pk__in=[pk for pk, _, _ in claimed]).update(
             notified_at=clock
         )

@@ -230,6 +230,9 @@ class SchemeMembership(models.Model):
     )
     decision_reason = models.TextField(blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+    # The Monday of the week this membership was last sent a digest: claimed with the digest,
+    # so a second run in the same week (a retry, two beats) sends it nothing.
+    last_digest_week = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-applied_at", "-pk"]
@@ -270,6 +273,9 @@ class Alert(models.Model):
     posted_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The form's one-time key: posting the same form twice finds the first alert.
     submission_key = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    # Set when every member who wants it at once has an email queued; until then a task (or
+    # the sweep, if its message was lost) is writing them, and the page says it is being sent.
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-posted_at", "-pk"]

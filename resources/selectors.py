@@ -9,6 +9,7 @@ from engagement.models import Concern, NPTArea
 
 from .models import (
     Alert,
+    AlertDelivery,
     Booking,
     Resource,
     ResourceSector,
@@ -145,6 +146,13 @@ def memberships_of_user(user, scheme: WatchScheme | None = None) -> QuerySet[Sch
 
 def alerts_for_members(scheme: WatchScheme) -> QuerySet[Alert]:
     return scheme.alerts.select_related("posted_by")
+
+
+def alert_sending(alert: Alert) -> dict:
+    """How many of the alert's at-once emails are queued and how many have gone, in one query."""
+    return alert.deliveries.filter(channel=AlertDelivery.Channel.IMMEDIATE).aggregate(
+        queued=Count("pk"), sent=Count("pk", filter=Q(email__sent_at__isnull=False))
+    )
 
 
 def schemes_with_pending_counts() -> QuerySet[WatchScheme]:

@@ -3,14 +3,22 @@
 import datetime as dt
 import logging
 import uuid
+from types import SimpleNamespace
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from engagement.emails import email_queue
+from engagement.emails import (
+    RenderedEmail,
+    email_blank,
+    email_queue,
+    email_queue_many,
+    email_render,
+    publish_or_leave_to_sweep,
+)
 from engagement.models import Business, BusinessMembership, User
 
 from . import selectors
@@ -31,6 +39,15 @@ logger = logging.getLogger(__name__)
 # The digest runs weekly and sends what each member has not had; looking back two weeks lets a
 # run that was missed or late catch up, and the delivery records stop anything going twice.
 DIGEST_WINDOW = dt.timedelta(days=14)
+# Members per transaction when an alert or the digest is sent: one statement of each kind per
+# batch (members, emails, deliveries), and a batch's locks and rows stay small.
+ALERT_BATCH_SIZE = 500
+DIGEST_BATCH_SIZE = 500
+DELIVERY_INSERT_BATCH = 2000
+# The sweep sends alerts whose task never ran: those of the last day, once the task has had a
+# couple of minutes to do it.
+ALERT_SWEEP_LOOKBACK = dt.timedelta(days=1)
+ALERT_SWEEP_GRACE = dt.timedelta(minutes=2)
 
 
 def _event(kind, *, actor=None, detail="", **links) -> CommunityEvent:
@@ -277,8 +294,8 @@ def alert_post(
     expires_at: dt.datetime | None = None,
     submission_key: uuid.UUID | None = None,
 ) -> Alert:
-    """Post an alert to a scheme's members and email those who want it now; the same
-    submission key gives the same alert back and sends nothing again."""
+    """Post an alert to a scheme's members; a task emails those who want it now once it is
+    committed. The same submission key gives the same alert back and sends nothing again."""
     if not selectors.can_post_alert(actor, scheme):
         raise PermissionDenied("Only the scheme's coordinators and editors post alerts.")
     if urgency not in Alert.Urgency.values:
@@ -299,13 +316,20 @@ def alert_post(
                 submission_key=submission_key,
             )
             _event(CommunityEvent.Kind.ALERT_POSTED, actor=actor, alert=alert, detail=title)
-            alert_send_immediate(alert=alert)
+            # Thousands of members are emailed by a task, not in the coordinator's request.
+            transaction.on_commit(lambda: _enqueue_alert(alert.pk))
     except IntegrityError:
         existing = Alert.objects.filter(submission_key=submission_key).first()
         if existing is None:
             raise
         return existing
     return alert
+
+
+def _enqueue_alert(alert_id: int) -> None:
+    from .tasks import send_alert
+
+    publish_or_leave_to_sweep(send_alert, alert_id)
 
 
 def alert_set_expiry(*, alert: Alert, expires_at: dt.datetime | None) -> Alert:
@@ -315,104 +339,202 @@ def alert_set_expiry(*, alert: Alert, expires_at: dt.datetime | None) -> Alert:
     return alert
 
 
-def alert_send_immediate(*, alert: Alert) -> int:
-    """Email the alert to every member who wants it now and has not had it; safe to repeat."""
+def _as_addressed(membership_fields: dict) -> SimpleNamespace:
+    """What the alert templates read of a membership, for rendering once for many members."""
+    return SimpleNamespace(
+        business=SimpleNamespace(name=membership_fields["business_name"]),
+        get_alert_preference_display=membership_fields.get("preference_label", ""),
+    )
+
+
+def alert_send_immediate(*, alert: Alert, batch_size: int = ALERT_BATCH_SIZE) -> int:
+    """Queue the alert's email to every member who wants it now and has not had it, a batch
+    per transaction with one render per choice; safe to run twice or beside itself. Returns how
+    many were queued by this call."""
+    alert = Alert.objects.select_related("scheme").get(pk=alert.pk)
     wanted = [SchemeMembership.AlertPreference.EVERY]
     if alert.is_urgent:
         wanted.append(SchemeMembership.AlertPreference.URGENT)
-    with transaction.atomic():
-        # The lock makes two sends of the same alert take turns; the second finds it all done.
-        alert = Alert.objects.select_for_update().select_related("scheme").get(pk=alert.pk)
-        if alert.is_expired:
-            return 0
-        memberships = (
-            _reachable_memberships()
-            .filter(scheme_id=alert.scheme_id, alert_preference__in=wanted)
-            # An alert reaches those who were members when it was posted (as the digest does).
-            .filter(decided_at__lte=alert.posted_at)
-            .exclude(deliveries__alert=alert)
-            .select_related("contact", "business")
-            .order_by("pk")
-        )
-        deliveries = []
-        for membership in memberships:
-            email = email_queue(
-                to=membership.contact.email,
-                template="watch_alert",
-                context={"alert": alert, "scheme": alert.scheme, "membership": membership},
-            )
-            deliveries.append(
-                AlertDelivery(
-                    alert=alert,
-                    membership=membership,
-                    channel=AlertDelivery.Channel.IMMEDIATE,
-                    email=email,
-                )
-            )
-        AlertDelivery.objects.bulk_create(deliveries)
-    return len(deliveries)
-
-
-def alert_digest_send(*, now: dt.datetime | None = None) -> int:
-    """Send each weekly-digest member, in one email, the unexpired alerts posted since they
-    joined (within DIGEST_WINDOW) that they have not had; safe to run twice or beside itself.
-    Returns the number of emails."""
-    now = now or timezone.now()
-    since = now - DIGEST_WINDOW
-    member_ids = list(
-        _reachable_memberships()
-        .filter(alert_preference=SchemeMembership.AlertPreference.DIGEST)
-        .filter(scheme__alerts__posted_at__gte=since)
-        .values_list("pk", flat=True)
-        .distinct()
-        .order_by("pk")
-    )
-    sent = 0
-    for membership_id in member_ids:
+    business = email_blank("business")
+    rendered: dict[str, RenderedEmail] = {}
+    queued = 0
+    last_pk = 0
+    while True:
         with transaction.atomic():
-            # Locking the membership stops a second run writing the same digest; a run that
-            # finds it locked skips it, and the records written here stop any repeat later.
-            membership = (
-                SchemeMembership.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("scheme", "contact", "business")
-                .filter(
-                    pk=membership_id,
-                    status=SchemeMembership.Status.APPROVED,
-                    alert_preference=SchemeMembership.AlertPreference.DIGEST,
-                )
-                .first()
+            # The lock makes two sends of the same alert take turns, batch by batch; each
+            # leaves out the members the other has queued, and the unique (alert, membership)
+            # key rolls back a batch (its emails with it) should anything slip through.
+            expires_at = (
+                Alert.objects.select_for_update().values_list("expires_at").get(pk=alert.pk)[0]
             )
-            if membership is None or membership.contact is None:
-                continue
-            alerts = list(
-                membership.scheme.alerts.filter(posted_at__gte=since, posted_at__lte=now)
-                .filter(
-                    posted_at__gte=membership.decided_at or membership.applied_at,
+            batch = []
+            if expires_at is None or expires_at > timezone.now():
+                batch = list(
+                    _reachable_memberships()
+                    .filter(scheme_id=alert.scheme_id, alert_preference__in=wanted)
+                    # An alert reaches those who were members when it was posted (as the
+                    # digest does).
+                    .filter(decided_at__lte=alert.posted_at, pk__gt=last_pk)
+                    .exclude(deliveries__alert=alert)
+                    .order_by("pk")
+                    .values_list("pk", "alert_preference", "contact__email", "business__name")[
+                        :batch_size
+                    ]
                 )
-                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-                .exclude(deliveries__membership=membership)
-                .order_by("posted_at", "pk")
-            )
-            if not alerts:
-                continue
-            email = email_queue(
-                to=membership.contact.email,
-                template="watch_digest",
-                context={"alerts": alerts, "scheme": membership.scheme, "membership": membership},
+            if not batch:
+                Alert.objects.filter(pk=alert.pk, queued_at__isnull=True).update(
+                    queued_at=timezone.now()
+                )
+                return queued
+            for preference in {row[1] for row in batch} - rendered.keys():
+                label = SchemeMembership.AlertPreference(preference).label
+                membership = _as_addressed({"business_name": business, "preference_label": label})
+                rendered[preference] = email_render(
+                    template="watch_alert",
+                    context={"alert": alert, "scheme": alert.scheme, "membership": membership},
+                )
+            emails = email_queue_many(
+                emails=[
+                    (to, rendered[preference].fill({business: business_name}))
+                    for _, preference, to, business_name in batch
+                ]
             )
             AlertDelivery.objects.bulk_create(
                 [
                     AlertDelivery(
-                        alert=alert,
-                        membership=membership,
+                        alert_id=alert.pk,
+                        membership_id=membership_id,
+                        channel=AlertDelivery.Channel.IMMEDIATE,
+                        email=email,
+                    )
+                    for (membership_id, *_), email in zip(batch, emails, strict=True)
+                ]
+            )
+        queued += len(batch)
+        last_pk = batch[-1][0]
+
+
+def alert_send_unqueued(*, now: dt.datetime | None = None) -> int:
+    """Send the alerts of the last day whose send task never ran (its message was lost while
+    the broker was down); safe beside the task itself. Returns how many emails were queued."""
+    now = now or timezone.now()
+    alerts = Alert.objects.filter(
+        queued_at__isnull=True,
+        posted_at__gte=now - ALERT_SWEEP_LOOKBACK,
+        # The task normally finishes within seconds of the post; leave it that long.
+        posted_at__lte=now - ALERT_SWEEP_GRACE,
+    ).order_by("pk")
+    return sum(alert_send_immediate(alert=alert) for alert in alerts)
+
+
+def _week_of(moment: dt.datetime) -> dt.date:
+    day = timezone.localdate(moment)
+    return day - dt.timedelta(days=day.weekday())
+
+
+def alert_digest_send(
+    *, now: dt.datetime | None = None, batch_size: int = DIGEST_BATCH_SIZE
+) -> int:
+    """Send each weekly-digest member, in one email, the unexpired alerts posted since they
+    joined (within DIGEST_WINDOW) that they have not had; at most one digest a member a week,
+    safe to run twice or beside itself. Returns the number of emails."""
+    now = now or timezone.now()
+    since = now - DIGEST_WINDOW
+    week = _week_of(now)
+    business = email_blank("business")
+    # One render per different set of alerts; members of a scheme mostly share one.
+    rendered: dict[tuple[int, ...], RenderedEmail] = {}
+    sent = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            # Locking the batch stops a second run writing the same digests (it skips these
+            # rows); the week stamp and the delivery records stop any repeat later.
+            batch = list(
+                _reachable_memberships()
+                .select_for_update(skip_locked=True, of=("self",))
+                .filter(alert_preference=SchemeMembership.AlertPreference.DIGEST, pk__gt=last_pk)
+                .filter(Q(last_digest_week__isnull=True) | Q(last_digest_week__lt=week))
+                .filter(
+                    Exists(
+                        Alert.objects.filter(
+                            scheme=OuterRef("scheme"), posted_at__gte=since, posted_at__lte=now
+                        )
+                    )
+                )
+                .order_by("pk")
+                .values_list(
+                    "pk",
+                    "scheme_id",
+                    "contact__email",
+                    "business__name",
+                    "decided_at",
+                    "applied_at",
+                )[:batch_size]
+            )
+            if not batch:
+                return sent
+            last_pk = batch[-1][0]
+            alerts = list(
+                Alert.objects.filter(
+                    scheme_id__in={row[1] for row in batch},
+                    posted_at__gte=since,
+                    posted_at__lte=now,
+                )
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .select_related("scheme")
+                .order_by("posted_at", "pk")
+            )
+            already_had = set(
+                AlertDelivery.objects.filter(
+                    membership_id__in=[row[0] for row in batch], alert__in=alerts
+                ).values_list("membership_id", "alert_id")
+            )
+            digests = []
+            for membership_id, scheme_id, to, business_name, decided_at, applied_at in batch:
+                joined = decided_at or applied_at
+                theirs = [
+                    alert
+                    for alert in alerts
+                    if alert.scheme_id == scheme_id
+                    and alert.posted_at >= joined
+                    and (membership_id, alert.pk) not in already_had
+                ]
+                if not theirs:
+                    continue
+                key = tuple(alert.pk for alert in theirs)
+                if key not in rendered:
+                    rendered[key] = email_render(
+                        template="watch_digest",
+                        context={
+                            "alerts": theirs,
+                            "scheme": theirs[0].scheme,
+                            "membership": _as_addressed({"business_name": business}),
+                        },
+                    )
+                digests.append(
+                    (membership_id, theirs, to, rendered[key].fill({business: business_name}))
+                )
+            emails = email_queue_many(emails=[(to, email) for _, _, to, email in digests])
+            AlertDelivery.objects.bulk_create(
+                [
+                    AlertDelivery(
+                        alert_id=alert.pk,
+                        membership_id=membership_id,
                         channel=AlertDelivery.Channel.DIGEST,
                         email=email,
                     )
-                    for alert in alerts
-                ]
+                    for (membership_id, theirs, _, _), email in zip(digests, emails, strict=True)
+                    for alert in theirs
+                ],
+                batch_size=DELIVERY_INSERT_BATCH,
             )
-            sent += 1
-    return sent
+            SchemeMembership.objects.filter(pk__in=[row[0] for row in digests]).update(
+                last_digest_week=week
+            )
+            sent += len(digests)
+        if len(batch) < batch_size:
+            return sent
 
 
 # Seminars

@@ -3,6 +3,20 @@ from celery import shared_task
 from engagement.tasks import RETRY
 
 from . import services
+from .models import Alert
+
+
+@shared_task(ignore_result=True, **RETRY)
+def send_alert(alert_id: int) -> int:
+    """Queue a new alert's emails to the members who want it now, in batches."""
+    alert = Alert.objects.filter(pk=alert_id).first()
+    return services.alert_send_immediate(alert=alert) if alert else 0
+
+
+@shared_task(ignore_result=True, **RETRY)
+def send_unqueued_alerts() -> int:
+    """Send the alerts whose send task was lost while the broker was down."""
+    return services.alert_send_unqueued()
 
 
 @shared_task(ignore_result=True, **RETRY)

@@ -6,6 +6,8 @@ ordinary account, not admin access. Editors can use the same page, and manage ev
 the admin.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +32,9 @@ from .ical import seminar_calendar
 from .models import Booking, SchemeMembership, Seminar, WatchScheme
 
 RESOURCES_PER_PAGE = 20
+# A scheme may have thousands of members: the manage page shows them, and the applications
+# waiting, a page at a time.
+MANAGE_ROWS_PER_PAGE = 50
 
 
 # Scoped lookups: anything the person may not see is a 404, so guessing ids tells them nothing.
@@ -238,36 +243,48 @@ def alert_list(request, slug):
 def alert_detail(request, slug, pk):
     scheme = _get_scheme_for_alerts(request.user, slug)
     alert = get_object_or_404(selectors.alerts_for_members(scheme), pk=pk)
-    return render(request, "resources/alert_detail.html", {"scheme": scheme, "alert": alert})
+    # Those who post alerts see how the sending is going; members see the alert alone.
+    sending = (
+        selectors.alert_sending(alert) if selectors.can_post_alert(request.user, scheme) else None
+    )
+    return render(
+        request,
+        "resources/alert_detail.html",
+        {"scheme": scheme, "alert": alert, "sending": sending},
+    )
 
 
 def _manage_page(request, scheme, *, decision_forms=None, alert_form=None, status=200):
     can_decide = selectors.can_manage_scheme(request.user, scheme)
     can_post = selectors.can_post_alert(request.user, scheme)
-    pending = []
-    members = []
+    pending = members = None
     if can_decide:
         decision_forms = decision_forms or {}
-        pending = list(
+        # Each list has its own page number, so paging one keeps the other where it was.
+        pending = Paginator(
             scheme.memberships.filter(status=SchemeMembership.Status.PENDING)
             .select_related("business", "contact")
-            .order_by("applied_at", "pk")
-        )
+            .order_by("applied_at", "pk"),
+            MANAGE_ROWS_PER_PAGE,
+        ).get_page(request.GET.get("applications"))
         for membership in pending:
             membership.decision_form = decision_forms.get(membership.pk) or DecisionForm(
                 prefix=f"d{membership.pk}"
             )
-        members = list(
+        members = Paginator(
             scheme.memberships.filter(status=SchemeMembership.Status.APPROVED)
             .select_related("business", "contact")
-            .order_by("business__name")
-        )
+            .order_by("business__name", "pk"),
+            MANAGE_ROWS_PER_PAGE,
+        ).get_page(request.GET.get("members"))
     context = {
         "scheme": scheme,
         "can_decide": can_decide,
         "can_post": can_post,
         "pending": pending,
         "members": members,
+        "pending_query": urlencode({"members": members.number}) if members else "",
+        "members_query": urlencode({"applications": pending.number}) if pending else "",
         "alert_form": alert_form or (AlertForm() if can_post else None),
         "has_errors": status == 400,
     }
@@ -327,7 +344,11 @@ def alert_new(request, slug):
         expires_at=data["expires_at"],
         submission_key=data["submission_key"],
     )
-    messages.success(request, "The alert is posted. Members who want every alert are emailed now.")
+    messages.success(
+        request,
+        "The alert is posted. It is being emailed now to the members who want every alert; "
+        "this page shows how many have gone.",
+    )
     return redirect(alert)
 
 

@@ -5,6 +5,7 @@ speaks just enough SMTP for Django's backend (EHLO, MAIL, RCPT, DATA, RSET, NOOP
 """
 
 import email
+import email.message
 import socketserver
 import threading
 import time
@@ -68,7 +69,10 @@ class SmtpSink:
     `on_accept` is called with each message as it is accepted (to inject a fault then)."""
 
     def __init__(self):
-        self.messages: list[email.message.Message] = []
+        # Kept as received and parsed when read: a relay confirms without parsing, so the
+        # sink does not slow the sender it measures.
+        self._received: list[bytes] = []
+        self._parsed: list[email.message.Message] = []
         self.confirm_delay = 0.0
         self.refusing = False
         self.on_accept = None
@@ -87,11 +91,17 @@ class SmtpSink:
         self._server.server_close()
 
     def accept(self, raw: bytes) -> None:
-        message = email.message_from_bytes(raw)
         with self._lock:
-            self.messages.append(message)
+            self._received.append(raw)
         if self.on_accept:
-            self.on_accept(message)
+            self.on_accept(email.message_from_bytes(raw))
+
+    @property
+    def messages(self) -> list[email.message.Message]:
+        with self._lock:
+            for raw in self._received[len(self._parsed) :]:
+                self._parsed.append(email.message_from_bytes(raw))
+            return list(self._parsed)
 
     def count_by_message_id(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from resources import services
+from resources import services, tasks
 from resources.models import Alert, Resource, SchemeMembership, Seminar, WatchScheme
 from tests import factories
 from tests.resources.conftest import emails_to
@@ -226,29 +226,35 @@ def test_it_approves_applications_with_an_action_and_emails_each(
     assert emails_to(owner.email).filter(subject__startswith="Welcome").count() == 1
 
 
-def test_it_posts_an_alert_from_the_admin_and_emails_members(client, editor, membership):
+def test_it_posts_an_alert_from_the_admin_and_emails_members(
+    client, editor, membership, django_capture_on_commit_callbacks
+):
     client.force_login(editor)
 
-    response = client.post(
-        reverse("admin:resources_alert_add"),
-        {
-            "scheme": membership.scheme.pk,
-            "title": "Distraction thefts",
-            "body": "Two people asking for directions while a third takes the till.",
-            "urgency": "urgent",
-            "expires_at_0": "",
-            "expires_at_1": "",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:resources_alert_add"),
+            {
+                "scheme": membership.scheme.pk,
+                "title": "Distraction thefts",
+                "body": "Two people asking for directions while a third takes the till.",
+                "urgency": "urgent",
+                "expires_at_0": "",
+                "expires_at_1": "",
+            },
+        )
 
     assert response.status_code == 302
     alert = Alert.objects.get()
     assert alert.posted_by == editor
+    assert factories.published_tasks() == [("resources.tasks.send_alert", [alert.pk])]
+    tasks.send_alert(alert.pk)
     assert emails_to(membership.contact.email).get().subject.startswith("URGENT")
 
 
 def test_it_lets_only_the_expiry_change_after_posting(client, editor, membership):
     alert = services.alert_post(scheme=membership.scheme, actor=editor, title="Old", body="Body")
+    tasks.send_alert(alert.pk)
     client.force_login(editor)
     expires = timezone.localtime() + dt.timedelta(days=3)
 

@@ -12,7 +12,7 @@ from tests import factories
 SIZES = [1, 20]
 QUERIES_SCHEME_ADMIN = 8
 QUERIES_ALERT_ARCHIVE = 9
-QUERIES_SCHEME_MANAGE = 10
+QUERIES_SCHEME_MANAGE = 12
 
 
 def group_model():
@@ -161,8 +161,9 @@ def test_it_reads_the_manage_page_in_a_fixed_number_of_queries(
     client.force_login(coordinator)
 
     # 1 session, 2 user, 3 the scheme, 4-5 permissions, 6-8 coordinator checks (finding the
-    # scheme, deciding, posting), 9 pending applications, 10 members; each with businesses
-    # and contacts.
+    # scheme, deciding, posting), 9 count of pending applications, 10 their page, 11 count of
+    # members, 12 their page; each page with businesses and contacts.
     with django_assert_num_queries(QUERIES_SCHEME_MANAGE):
         response = client.get(reverse("resources:scheme_manage", args=[scheme.slug]))
-    assert (len(response.context["members"]), len(response.context["pending"])) == (rows, rows)
+    members, pending = response.context["members"], response.context["pending"]
+    assert (members.paginator.count, pending.paginator.count) == (rows, rows)
