@@ -95,7 +95,7 @@ def event_erasure(*, reason: str) -> Iterator[None]:
         yield
         # Only the block: whatever the transaction does next is guarded again.
         _allow_erasure(False)
-    audit_logger.warning("Event rows erased: %s", reason)
+    audit_logger.warning("Event erasure allowed: %s", reason)
 
 
 def erase_with_events(*, target, reason: str) -> dict[str, int]:

@@ -107,7 +107,7 @@ def test_it_logs_every_erasure_with_its_reason_and_what_went(concern_event, capl
         target=ConcernEvent.objects.filter(pk=concern_event.pk), reason="a test of the log"
     )
     assert not ConcernEvent.objects.filter(pk=concern_event.pk).exists()
-    assert "Event rows erased: a test of the log" in caplog.text
+    assert "Event erasure allowed: a test of the log" in caplog.text
     assert "Deleted (a test of the log): engagement.ConcernEvent 1" in caplog.text
 
 
