@@ -14,6 +14,8 @@ from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from dorset_bcp.event_log import erase_with_events
+
 from . import deadlines
 from .emails import email_queue
 from .models import (
@@ -313,7 +315,10 @@ def concern_purge_unconfirmed(*, older_than_days: int = UNCONFIRMED_GUEST_REPORT
         files = [a.file for a in Attachment.objects.filter(concern__in=stale)]
         # Files go only once the rows are gone for good; a rollback keeps both.
         transaction.on_commit(lambda: [f.delete(save=False) for f in files])
-        _, deleted = stale.delete()  # the total would count their events and updates too
+        # A report nobody confirmed takes its "submitted" event with it.
+        deleted = erase_with_events(
+            target=stale, reason=f"unconfirmed guest reports older than {older_than_days} days"
+        )
         count = deleted.get(Concern._meta.label, 0)
         Business.objects.filter(
             pk__in=business_ids, memberships__isnull=True, concerns__isnull=True
@@ -823,7 +828,9 @@ def user_delete(*, user: User) -> None:
             contact_preference=Concern.ContactPreference.EMAIL,
         )
         ConcernUpdate.objects.filter(author=user).update(author=None)
-        user.delete()
+        # Their events stay, with no actor; their bookings go, and the bookings' events with
+        # them.
+        erase_with_events(target=user, reason=f"account {user.pk} deleted by its holder")
 
 
 def user_sign_out_everywhere(*, user: User) -> int:

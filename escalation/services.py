@@ -783,7 +783,7 @@ def _run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> 
             + ")"
         )
         update = (
-            f"UPDATE {table} AS item SET tier = plan.tier, tier_entered_at = %(now)s, "  # noqa: S608
+            f"UPDATE {table} AS item SET tier = plan.tier, tier_entered_at = %(now)s, "  # noqa: S608 # nosec B608 # names from the models, values are parameters
             "first_response_due_at = plan.frd, first_response_warn_at = plan.frw, "
             "resolution_due_at = plan.rd, resolution_warn_at = plan.rw, "
             "first_responded_at = NULL, first_response_warned_at = NULL, "
@@ -806,12 +806,12 @@ def _run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> 
                 "first_response_warn_at <= %(now)s",
             ]
         update = (
-            f"UPDATE {table} AS item SET {stamp} = %(now)s "  # noqa: S608
+            f"UPDATE {table} AS item SET {stamp} = %(now)s "  # noqa: S608 # nosec B608 # names from the models, values are parameters
             f"WHERE item.id = ANY(ARRAY(SELECT id FROM due)) RETURNING {returning}"
         )
         from_tier = "tier"
     sql = (
-        f"/* escalation.sweep:{sweep_pass.name} */ "  # noqa: S608
+        f"/* escalation.sweep:{sweep_pass.name} */ "  # noqa: S608 # nosec B608 # names from the models, values are parameters
         f"WITH due AS (SELECT id FROM {table} WHERE {' AND '.join(where)} "
         f"ORDER BY {order} LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
         f"{plan_cte}, changed AS ({update}), events AS ("
