@@ -753,7 +753,7 @@ def _run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> 
         returning += ", item.contact_email"
         notice_table = connection.ops.quote_name(SweepBusinessNotice._meta.db_table)
         told = (
-            f", told AS (INSERT INTO {notice_table} (sweep_id, email, concerns) "  # noqa: S608
+            f", told AS (INSERT INTO {notice_table} (sweep_id, email, concerns) "  # noqa: S608 # nosec B608 # names from the models, values are parameters
             "SELECT %(sweep)s, lower(contact_email), to_jsonb(array_agg(id ORDER BY id)) "
             "FROM changed WHERE contact_email <> '' GROUP BY lower(contact_email))"
         )

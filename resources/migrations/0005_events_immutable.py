@@ -17,7 +17,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("resources", "0003_contact_handover_and_signpost_editors"),
+        ("resources", "0004_alert_queued_at_and_digest_week"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]

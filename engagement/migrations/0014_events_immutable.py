@@ -4,7 +4,7 @@ from django.db import migrations
 
 from dorset_bcp.event_log import install_trigger, remove_trigger
 
-TABLE = "escalation_themeevent"
+TABLE = "engagement_concernevent"
 
 
 def forwards(apps, schema_editor):
@@ -17,7 +17,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalation", "0003_sweep_heartbeat_and_tally_claims"),
+        ("engagement", "0013_specialist_team_routing"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]

@@ -4,7 +4,7 @@ from django.db import migrations
 
 from dorset_bcp.event_log import install_trigger, remove_trigger
 
-TABLE = "engagement_concernevent"
+TABLE = "escalation_themeevent"
 
 
 def forwards(apps, schema_editor):
@@ -17,7 +17,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagement", "0011_response_templates"),
+        ("escalation", "0004_sweep_business_notices"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]
