@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -6,11 +7,12 @@ from urllib.parse import parse_qsl, urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.db.models import Count, F, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -22,6 +24,8 @@ from . import emails as outbox
 from . import services
 from .forms import TEXT_LIMIT
 from .models import (
+    DUE_RANK,
+    NEXT_DUE_AT,
     Attachment,
     Business,
     BusinessMembership,
@@ -38,6 +42,7 @@ from .models import (
     Signpost,
     User,
 )
+from .search import concern_search
 from .views import attachment_response
 
 
@@ -130,6 +135,64 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReportedFilter(admin.SimpleListFilter):
+    """The calendar drill-down the date hierarchy gave (a year, then its months), from the
+    calendar rather than from the rows: the hierarchy read every matching row for its links,
+    twice, on each page of the list. A choice is a range on `created_at`."""
+
+    title = "reported"
+    parameter_name = "reported"
+    years_listed = 5  # this year and the four before; "Earlier" holds the rest
+
+    def _years(self) -> list[int]:
+        this_year = timezone.localdate().year
+        return list(range(this_year, this_year - self.years_listed, -1))
+
+    def _chosen(self) -> tuple[int, int | None] | None:
+        """(year, month or None) for a value such as "2026" or "2026-11", else None."""
+        match = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?", self.value() or "")
+        if match is None:
+            return None
+        year, month = int(match[1]), int(match[2]) if match[2] else None
+        if year not in self._years() or (month is not None and not 1 <= month <= 12):
+            return None
+        return year, month
+
+    def lookups(self, request, model_admin):
+        choices = []
+        chosen = self._chosen()
+        today = timezone.localdate()
+        for year in self._years():
+            choices.append((str(year), str(year)))
+            if chosen and chosen[0] == year:
+                last_month = today.month if year == today.year else 12
+                choices += [
+                    (f"{year}-{month}", f"{dt.date(year, month, 1):%B %Y}")
+                    for month in range(1, last_month + 1)
+                ]
+        choices.append(("earlier", f"Before {self._years()[-1]}"))
+        return choices
+
+    def queryset(self, request, queryset):
+        if self.value() == "earlier":
+            return queryset.filter(created_at__lt=_local_start(self._years()[-1], 1))
+        chosen = self._chosen()
+        if chosen is None:
+            return queryset
+        year, month = chosen
+        if month is None:
+            start, end = _local_start(year, 1), _local_start(year + 1, 1)
+        else:
+            start = _local_start(year, month)
+            end = _local_start(year + month // 12, month % 12 + 1)
+        return queryset.filter(created_at__gte=start, created_at__lt=end)
+
+
+def _local_start(year: int, month: int) -> dt.datetime:
+    """Midnight on the first of the month, in the portal's time zone."""
+    return timezone.make_aware(dt.datetime(year, month, 1))
+
+
 class AssignedFilter(admin.SimpleListFilter):
     title = "assigned"
     parameter_name = "assigned"
@@ -149,24 +212,6 @@ class AssignedFilter(admin.SimpleListFilter):
 # has responded, then its resolution. A concern waiting for the business has its clock paused
 # (services._resume_clock moves the deadlines on when it restarts), so it is never overdue.
 RUNNING_STATUSES = (Concern.Status.NEW, Concern.Status.IN_PROGRESS)
-
-NEXT_DUE_AT = Case(
-    When(~Q(status__in=Concern.OPEN_STATUSES), then=Value(None)),
-    When(
-        first_responded_at__isnull=True,
-        first_response_due_at__isnull=False,
-        then=F("first_response_due_at"),
-    ),
-    default=F("resolution_due_at"),
-)
-# What is due first comes first: running items, then those waiting for the business, then
-# those with an outcome.
-DUE_RANK = Case(
-    When(status__in=RUNNING_STATUSES, then=Value(0)),
-    When(status=Concern.Status.WAITING, then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
-)
 
 
 def with_next_due(queryset):
@@ -196,6 +241,23 @@ class DueFilter(admin.SimpleListFilter):
         if self.value() == "waiting":
             return queryset.filter(waiting_q())
         return queryset
+
+
+class WorkbenchChangeList(ChangeList):
+    """The concern list, with each page's businesses read after the page is chosen.
+
+    Joined to the page's query, PostgreSQL hashes every business in the county before sorting
+    the NPT's rows (it cannot know only fifty survive the sort); read by id afterwards they
+    are one small query.
+    """
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return (
+            queryset.select_related(None)
+            .select_related("category", "assigned_officer")
+            .prefetch_related("business")
+        )
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -773,7 +835,17 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
         "assigned_officer",
         "next_due",
     ]
-    list_filter = [DueFilter, "status", "category", "priority", AgeFilter, AssignedFilter, "tier"]
+    list_filter = [
+        DueFilter,
+        "status",
+        "category",
+        "priority",
+        AgeFilter,
+        ReportedFilter,
+        AssignedFilter,
+        "tier",
+    ]
+    # What the search box looks in; get_search_results matches them (engagement.search).
     search_fields = [
         "reference",
         "business__name",
@@ -781,9 +853,15 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
         "description",
         "contact_email",
     ]
-    list_select_related = ["business", "category", "assigned_officer"]
-    date_hierarchy = "created_at"
+    search_help_text = (
+        "Search by reference, business name or postcode, or words of the description or the "
+        "reporter's email."
+    )
+    list_select_related = ["category", "assigned_officer"]  # the business: WorkbenchChangeList
+    # No date_hierarchy: its links read every matching row (MIN/MAX, then the distinct years)
+    # on each page of the list. ReportedFilter gives the same drill-down from the calendar.
     list_per_page = 50
+    # The total beside a search would be one more count of the whole NPT.
     show_full_result_count = False
     actions = ["assign_to_me"]
     inlines = [ConcernUpdateInline, AttachmentInline, ConcernEventInline]
@@ -914,6 +992,14 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
         # and the index lead everywhere the sidebar does.
         extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
         return super().changelist_view(request, extra_context)
+
+    def get_changelist(self, request, **kwargs):
+        return WorkbenchChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        # Each word through an index (engagement.search) rather than Django's OR of
+        # LIKE '%word%' across the join; no row can match twice, so no DISTINCT.
+        return concern_search(queryset, search_term), False
 
     def get_ordering(self, request):
         # What is due first; newest first among those with no deadline left.

@@ -2,6 +2,8 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -177,6 +179,15 @@ class Business(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "businesses"
+        indexes = [
+            # The officers' search finds businesses by any part of the name or postcode
+            # (engagement.search, `ILIKE '%..%'`): trigram indexes serve it. PostgreSQL only
+            # (engagement migration 0011).
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="business_name_trgm_idx"),
+            GinIndex(
+                fields=["postcode"], opclasses=["gin_trgm_ops"], name="business_postcode_trgm_idx"
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -339,6 +350,32 @@ class Signpost(models.Model):
         return self.title
 
 
+# The officers' workbench order (engagement.admin): what is due first. A concern's next
+# deadline is its first response until someone has responded, then its resolution; one with an
+# outcome has none. Running items come first, then those waiting for the business, then those
+# with an outcome. Written here because an index (concern_workbench_idx) serves the order, and
+# PostgreSQL uses it only for exactly the same expressions.
+_OPEN = ["new", "in_progress", "waiting"]
+NEXT_DUE_AT = models.Case(
+    models.When(~models.Q(status__in=_OPEN), then=models.Value(None)),
+    models.When(
+        first_responded_at__isnull=True,
+        first_response_due_at__isnull=False,
+        then=models.F("first_response_due_at"),
+    ),
+    default=models.F("resolution_due_at"),
+)
+DUE_RANK = models.Case(
+    models.When(status__in=["new", "in_progress"], then=models.Value(0)),
+    models.When(status="waiting", then=models.Value(1)),
+    default=models.Value(2),
+    output_field=models.IntegerField(),
+)
+# Words of the description and the reporter's email, as the officers' search matches them
+# (engagement.search); 'simple' keeps words as typed, without English stemming.
+CONCERN_WORDS = SearchVector("description", "contact_email", config="simple")
+
+
 class Concern(models.Model):
     class Status(models.TextChoices):
         UNCONFIRMED = "unconfirmed", "Waiting for email confirmation"
@@ -487,6 +524,24 @@ class Concern(models.Model):
                 ),
                 name="concern_first_warn_idx",
             ),
+            # The officers' workbench: an NPT's concerns in the order they are listed, so the
+            # first page is read from the index rather than sorting the NPT's every row.
+            models.Index(
+                "npt_area",
+                DUE_RANK,
+                NEXT_DUE_AT,
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="concern_workbench_idx",
+            ),
+            # The partnership queue: open concerns above tier 1, soonest due first.
+            models.Index(
+                fields=["resolution_due_at", "id"],
+                condition=models.Q(status__in=_OPEN, tier__gte=2),
+                name="concern_queue_idx",
+            ),
+            # The officers' search by words of the description (PostgreSQL only).
+            GinIndex(CONCERN_WORDS, name="concern_words_idx"),
         ]
 
     def __str__(self):

@@ -2,8 +2,8 @@
 
 The queue mixes concerns and themes, so it is one UNION query of the same columns from both
 tables: filters, sorting and paging happen in the database and a page costs the same however
-long the queue is. Scoping comes from escalation.selectors (concerns_in_scope, themes_in_scope),
-so who sees what is decided in one place.
+long the queue is. Scoping comes from escalation.selectors (concerns_above_npt_in_scope,
+themes_in_scope), so who sees what is decided in one place.
 """
 
 import datetime as dt
@@ -183,7 +183,8 @@ def queue(user: User, filters: QueueFilters, *, now: dt.datetime | None = None):
     common = _common_filters(filters, selectors.member_scope(user))
     parts = []
     if filters.kind in ("", "concern"):
-        concerns = selectors.concerns_in_scope(user).filter(
+        # The queue lists tiers 2 and 3 only, so the concerns above tier 1 are all it needs.
+        concerns = selectors.concerns_above_npt_in_scope(user).filter(
             common, status__in=Concern.OPEN_STATUSES
         )
         if filters.overdue:

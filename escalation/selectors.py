@@ -103,6 +103,22 @@ def concerns_in_scope(user: User) -> QuerySet[Concern]:
     )
 
 
+def concerns_above_npt_in_scope(user: User) -> QuerySet[Concern]:
+    """The concerns of concerns_in_scope that are above tier 1 now (the queues' rows).
+
+    Every one of them is in scope by its tier alone, so this leaves out the question of past
+    escalations, which PostgreSQL can only answer by probing the events of each row.
+    """
+    area = _area_filter(member_scope(user))
+    if area is None:
+        return Concern.objects.none()
+    return (
+        Concern.objects.filter(area)
+        .filter(tier__gte=Concern.Tier.GROUP)
+        .select_related(*CONCERN_RELATED)
+    )
+
+
 def themes_in_scope(user: User) -> QuerySet[Theme]:
     """Themes a group or partnership member may open (all tiers: a theme is born above tier 1)."""
     scope = member_scope(user)

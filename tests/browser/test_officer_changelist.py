@@ -110,3 +110,37 @@ def test_it_counts_what_needs_doing_on_the_index(new_page, officer, concerns):
 
     link = page.get_by_role("link", name=re.compile("^Concerns"))
     assert link.inner_text() == "Concerns (1 overdue, 1 waiting for the business, 2 new)"
+
+
+def test_it_finds_a_concern_by_a_word_typed_in_the_search_box(
+    new_page, officer, concerns, assert_accessible
+):
+    business = factories.BusinessFactory(npt_area=officer.npt_areas.get(), name="Quayside Bakery")
+    bakery = factories.ConcernFactory(
+        business=business, description="A forged banknote at the till."
+    )
+    page = sign_in(new_page, officer)
+    page.goto("/admin/engagement/concern/")
+    search = page.get_by_role("textbox", name="Search")
+    for words in ["quayside", "banknote", bakery.reference]:
+        search.fill(words)
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_load_state()
+        assert page.locator("#result_list tbody th a").all_inner_texts() == [bakery.reference]
+    assert_accessible(page)
+
+
+def test_it_lists_the_concerns_reported_in_a_chosen_month(new_page, officer, concerns):
+    area = officer.npt_areas.get()
+    march = factories.ConcernFactory(
+        business=factories.BusinessFactory(npt_area=area),
+        created_at=timezone.make_aware(dt.datetime(2026, 3, 10, 12)),
+    )
+    page = sign_in(new_page, officer)
+    page.goto("/admin/engagement/concern/")
+    filters = page.locator("#changelist-filter")
+    filters.get_by_role("link", name="2026", exact=True).click()
+    page.wait_for_url(re.compile(r"reported=2026"))
+    filters.get_by_role("link", name="March 2026").click()
+    page.wait_for_url(re.compile(r"reported=2026-3"))
+    assert page.locator("#result_list tbody th a").all_inner_texts() == [march.reference]

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from engagement.models import Concern
@@ -251,3 +252,18 @@ def test_it_shows_a_member_of_both_their_group_and_the_county_top(
     assert shown == {
         poole_items[name].reference for name in ("soon", "later", "overdue", "theme", "top")
     } | {dorchester_items["top"].reference}
+
+
+@pytest.mark.postgres
+def test_it_reads_the_queue_from_its_index(poole_items, partnership_member):
+    # Open concerns above tier 1 come from concern_queue_idx (engagement migration 0011), not a
+    # scan of every concern with a probe of its events; the tiny test table would hide that, so
+    # sequential scans are priced out.
+    rows = review.queue(partnership_member, review.QueueFilters(tiers=(2, 3)))
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "concern_queue_idx" in plan
+    assert "engagement_concernevent" not in plan
