@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("engagement", "0010_user_session_version"),
+        ("engagement", "0014_events_immutable"),
     ]
 
     operations = [
