@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from engagement.models import Concern
+from engagement.models import Concern, ConcernCategory, NPTArea, Outcome
 
 TIER_CHOICES = Concern.Tier.choices
 PRIORITY_CHOICES = Concern.Priority.choices
@@ -545,3 +545,99 @@ class Action(models.Model):
     @property
     def is_done(self):
         return self.completed_at is not None
+
+
+# The insight roll-up (escalation.rollup writes it, escalation.insight reads it). Counting a
+# million concerns for every look at the insight page took seconds; these rows hold the same
+# counts per local day, so any period is a sum over at most a few thousand short rows.
+
+
+class InsightReportedDay(models.Model):
+    """Confirmed concerns reported on a day in an NPT area about a category, and the answers."""
+
+    day = models.DateField()
+    npt_area = models.ForeignKey(NPTArea, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(ConcernCategory, on_delete=models.CASCADE, related_name="+")
+    reported = models.PositiveIntegerField(default=0)
+    resolved_it = models.PositiveIntegerField(default=0)  # reporter_satisfied is True
+    not_resolved = models.PositiveIntegerField(default=0)  # reporter_satisfied is False
+    no_answer_yet = models.PositiveIntegerField(default=0)  # outcome given, no answer
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "npt_area", "category"], name="insight_reported_day_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day}: {self.reported} reported"
+
+
+class InsightOutcomeDay(models.Model):
+    """Concerns given an outcome on a day in an NPT area (the outcome they have now)."""
+
+    day = models.DateField()
+    npt_area = models.ForeignKey(NPTArea, on_delete=models.CASCADE, related_name="+")
+    outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE, related_name="+")
+    given = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "npt_area", "outcome"], name="insight_outcome_day_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day}: {self.given} outcomes"
+
+
+class InsightDeadlineDay(models.Model):
+    """Resolution deadlines of concerns met or breached at a tier, by the day the stay ended:
+    the day of the outcome (met or late) or of the overdue sweep's move (swept)."""
+
+    day = models.DateField()
+    npt_area = models.ForeignKey(NPTArea, on_delete=models.CASCADE, related_name="+")
+    tier = models.PositiveSmallIntegerField()
+    met = models.PositiveIntegerField(default=0)
+    late = models.PositiveIntegerField(default=0)
+    swept = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "npt_area", "tier"], name="insight_deadline_day_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day}: tier {self.tier} met {self.met}, late {self.late}, swept {self.swept}"
+
+
+class InsightOpenNow(models.Model):
+    """Concerns without an outcome at the last refresh, and those overdue with the clock running."""
+
+    npt_area = models.ForeignKey(NPTArea, on_delete=models.CASCADE, related_name="+")
+    tier = models.PositiveSmallIntegerField()
+    open = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["npt_area", "tier"], name="insight_open_now_unique")
+        ]
+
+    def __str__(self):
+        return f"Tier {self.tier}: {self.open} open, {self.overdue} overdue"
+
+
+class InsightRollup(models.Model):
+    """The one row saying how fresh the roll-up is; refreshes lock it so they never interleave."""
+
+    as_of = models.DateTimeField(null=True, blank=True)  # the moment the last refresh counted
+    full_at = models.DateTimeField(null=True, blank=True)  # the last rebuild from scratch
+    days_refreshed = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"Insight figures as of {self.as_of}"
