@@ -18,17 +18,17 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from engagement.models import Concern, ConcernCategory, NPTArea, Outcome
 
 from . import services
 from .models import (
-    InsightDeadlineDay,
+    Grain,
+    InsightDeadline,
     InsightOpenNow,
-    InsightOutcomeDay,
-    InsightReportedDay,
+    InsightOutcome,
+    InsightReported,
     InsightRollup,
     Theme,
     ThemeEvent,
@@ -128,6 +128,10 @@ class Period:
         return f"{_day_words(self.start)} to {_day_words(self.end)}"
 
 
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
 def _day_words(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
@@ -172,15 +176,27 @@ class Figures:
         return q
 
     def _days(self) -> Q:
-        return Q(day__gte=self.period.start, day__lte=self.period.end)
+        """The period's whole months from month rows, and the days either side from day rows."""
+        start, end = self.period.start, self.period.end
+        first = start if start.day == 1 else _next_month(start)  # first whole month
+        after = (
+            _next_month(end)
+            if _next_month(end) - dt.timedelta(days=1) == end
+            else end.replace(day=1)
+        )
+        if first >= after:  # no whole month inside: every day from day rows
+            return Q(grain=Grain.DAY, day__gte=start, day__lte=end)
+        return (
+            Q(grain=Grain.MONTH, day__gte=first, day__lt=after)
+            | Q(grain=Grain.DAY, day__gte=start, day__lt=first)
+            | Q(grain=Grain.DAY, day__gte=after, day__lte=end)
+        )
 
-    @cached_property
-    def reported(self) -> list[dict]:
-        """Concerns reported, by month, NPT area and category, with the businesses' answers."""
-        return list(
-            InsightReportedDay.objects.filter(self._days(), self.area_q())
-            .annotate(month=TruncMonth("day"))
-            .values("month", "npt_area_id", "category_id")
+    def _reported(self, key: str) -> dict:
+        return {
+            row[key]: row
+            for row in InsightReported.objects.filter(self._days(), self.area_q())
+            .values(key)
             .annotate(
                 n=Sum("reported"),
                 yes=Sum("resolved_it"),
@@ -188,19 +204,27 @@ class Figures:
                 waiting=Sum("no_answer_yet"),
             )
             .order_by()
-        )
+        }
 
-    def reported_by(self, key: str) -> dict:
-        counts: dict = {}
-        for row in self.reported:
-            counts[row[key]] = counts.get(row[key], 0) + row["n"]
-        return counts
+    # Concerns reported, with the businesses' answers, by one thing at a time: each is a sum
+    # over the same few thousand roll-up rows, returning a few dozen.
+    @cached_property
+    def reported_by_category(self) -> dict:
+        return self._reported("category_id")
+
+    @cached_property
+    def reported_by_area(self) -> dict:
+        return self._reported("npt_area_id")
+
+    @cached_property
+    def reported_by_month(self) -> dict:
+        return self._reported("month")
 
     @cached_property
     def given(self) -> dict[int, int]:
         """Concerns given an outcome in the period, by outcome."""
         return dict(
-            InsightOutcomeDay.objects.filter(self._days(), self.area_q())
+            InsightOutcome.objects.filter(self._days(), self.area_q())
             .values("outcome_id")
             .annotate(n=Sum("given"))
             .order_by()
@@ -212,7 +236,7 @@ class Figures:
         """Concern deadlines met, late and swept per tier in the period."""
         return {
             row["tier"]: row
-            for row in InsightDeadlineDay.objects.filter(self._days(), self.area_q())
+            for row in InsightDeadline.objects.filter(self._days(), self.area_q())
             .values("tier")
             .annotate(met=Sum("met"), late=Sum("late"), swept=Sum("swept"))
             .order_by()
@@ -267,7 +291,7 @@ def _percent(part: int, whole: int) -> str:
 
 def concerns_by_category(f: Figures) -> Dataset:
     """Concerns reported in the period, by category (every active category, even at 0)."""
-    counts = f.reported_by("category_id")
+    counts = {key: row["n"] for key, row in f.reported_by_category.items()}
     rows = ConcernCategory.objects.order_by("position", "name")
     return Dataset(
         name="concerns-by-category",
@@ -283,7 +307,7 @@ def concerns_by_category(f: Figures) -> Dataset:
 
 def concerns_by_area(f: Figures) -> Dataset:
     """Concerns reported in the period, by the NPT area they went to."""
-    counts = f.reported_by("npt_area_id")
+    counts = {key: row["n"] for key, row in f.reported_by_area.items()}
     areas = f.npt_areas()
     return Dataset(
         name="concerns-by-area",
@@ -297,7 +321,7 @@ def concerns_by_area(f: Figures) -> Dataset:
 
 def concerns_by_month(f: Figures) -> Dataset:
     """Concerns reported in each month of the period (months with none show 0)."""
-    counts = {_as_date(month): n for month, n in f.reported_by("month").items()}
+    counts = {_as_date(month): row["n"] for month, row in f.reported_by_month.items()}
     return Dataset(
         name="concerns-by-month",
         title="Concerns by month",
@@ -486,7 +510,7 @@ def satisfaction(f: Figures) -> Dataset:
     waits for an answer.
     """
     counts = {"yes": 0, "no": 0, "waiting": 0}
-    for row in f.reported:
+    for row in f.reported_by_month.values():
         for key in counts:
             counts[key] += row[key]
     answered = counts["yes"] + counts["no"]

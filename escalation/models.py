@@ -549,14 +549,30 @@ class Action(models.Model):
 
 # The insight roll-up (escalation.rollup writes it, escalation.insight reads it). Counting a
 # million concerns for every look at the insight page took seconds; these rows hold the same
-# counts per local day, so any period is a sum over at most a few thousand short rows.
+# counts per local day and per month, so any period is a sum over its whole months and the
+# days either side: a few thousand short rows, however long the period.
 
 
-class InsightReportedDay(models.Model):
-    """Confirmed concerns reported on a day in an NPT area about a category, and the answers."""
+class Grain(models.TextChoices):
+    DAY = "day", "Day"
+    MONTH = "month", "Month"  # the sum of the month's day rows
 
+
+class InsightCount(models.Model):
+    """What the roll-up rows share: the day (or a month's first day) and the NPT area."""
+
+    grain = models.CharField(max_length=5, choices=Grain.choices)
     day = models.DateField()
+    month = models.DateField()  # the first day of the day's month, so months group cheaply
     npt_area = models.ForeignKey(NPTArea, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class InsightReported(InsightCount):
+    """Confirmed concerns reported in an NPT area about a category, and the businesses' answers."""
+
     category = models.ForeignKey(ConcernCategory, on_delete=models.CASCADE, related_name="+")
     reported = models.PositiveIntegerField(default=0)
     resolved_it = models.PositiveIntegerField(default=0)  # reporter_satisfied is True
@@ -566,39 +582,35 @@ class InsightReportedDay(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "npt_area", "category"], name="insight_reported_day_unique"
+                fields=["grain", "day", "npt_area", "category"], name="insight_reported_unique"
             )
         ]
 
     def __str__(self):
-        return f"{self.day}: {self.reported} reported"
+        return f"{self.day} ({self.grain}): {self.reported} reported"
 
 
-class InsightOutcomeDay(models.Model):
-    """Concerns given an outcome on a day in an NPT area (the outcome they have now)."""
+class InsightOutcome(InsightCount):
+    """Concerns given an outcome in an NPT area (the outcome they have now)."""
 
-    day = models.DateField()
-    npt_area = models.ForeignKey(NPTArea, on_delete=models.CASCADE, related_name="+")
     outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE, related_name="+")
     given = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "npt_area", "outcome"], name="insight_outcome_day_unique"
+                fields=["grain", "day", "npt_area", "outcome"], name="insight_outcome_unique"
             )
         ]
 
     def __str__(self):
-        return f"{self.day}: {self.given} outcomes"
+        return f"{self.day} ({self.grain}): {self.given} outcomes"
 
 
-class InsightDeadlineDay(models.Model):
+class InsightDeadline(InsightCount):
     """Resolution deadlines of concerns met or breached at a tier, by the day the stay ended:
     the day of the outcome (met or late) or of the overdue sweep's move (swept)."""
 
-    day = models.DateField()
-    npt_area = models.ForeignKey(NPTArea, on_delete=models.CASCADE, related_name="+")
     tier = models.PositiveSmallIntegerField()
     met = models.PositiveIntegerField(default=0)
     late = models.PositiveIntegerField(default=0)
@@ -607,12 +619,12 @@ class InsightDeadlineDay(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "npt_area", "tier"], name="insight_deadline_day_unique"
+                fields=["grain", "day", "npt_area", "tier"], name="insight_deadline_unique"
             )
         ]
 
     def __str__(self):
-        return f"{self.day}: tier {self.tier} met {self.met}, late {self.late}, swept {self.swept}"
+        return f"{self.day} ({self.grain}): tier {self.tier} met {self.met}, late {self.late}"
 
 
 class InsightOpenNow(models.Model):

@@ -7,12 +7,13 @@ thing to lock and to get wrong), and its freshness is plain to see: the page say
 14:35". Beat refreshes it every five minutes (settings.CELERY_BEAT_SCHEDULE) and rebuilds it
 from scratch each night; `manage.py refresh_insight` runs the same code once.
 
-What each row counts, and the day (Europe/London) it is filed under:
+What each row counts, and the day (Europe/London) it is filed under; each table also holds a
+row per month summing its day rows, so a long period reads months and only its edges in days:
 
-- InsightReportedDay: confirmed concerns by the day they were reported, NPT area and category,
+- InsightReported: confirmed concerns by the day they were reported, NPT area and category,
   with how many the business said were resolved, not resolved, or not yet answered;
-- InsightOutcomeDay: concerns with an outcome (resolved or closed), by the day it was given;
-- InsightDeadlineDay: per tier, outcomes on or before the resolution deadline (met) and after
+- InsightOutcome: concerns with an outcome (resolved or closed), by the day it was given;
+- InsightDeadline: per tier, outcomes on or before the resolution deadline (met) and after
   it (late), by the day of the outcome, and moves up by the overdue sweep (swept), by the day
   of the move;
 - InsightOpenNow: concerns without an outcome at the refresh, and those overdue with their
@@ -33,7 +34,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -41,10 +42,11 @@ from engagement.models import Concern, ConcernEvent
 
 from . import services
 from .models import (
-    InsightDeadlineDay,
+    Grain,
+    InsightDeadline,
     InsightOpenNow,
-    InsightOutcomeDay,
-    InsightReportedDay,
+    InsightOutcome,
+    InsightReported,
     InsightRollup,
 )
 
@@ -60,6 +62,15 @@ GIVEN_OUTCOME = (Concern.Status.RESOLVED, Concern.Status.CLOSED)
 # of overlap costs a few dozen events a refresh and covers any transaction we run.
 OVERLAP = dt.timedelta(hours=1)
 BATCH = 2000
+# Each roll-up table, the columns it counts by, and the counts it sums into month rows.
+TABLES = {
+    InsightReported: (
+        ("category_id",),
+        ("reported", "resolved_it", "not_resolved", "no_answer_yet"),
+    ),
+    InsightOutcome: (("outcome_id",), ("given",)),
+    InsightDeadline: (("tier",), ("met", "late", "swept")),
+}
 
 
 @dataclass
@@ -84,23 +95,26 @@ def insight_refresh(*, full: bool = False, now: dt.datetime | None = None) -> Re
         InsightRollup.objects.get_or_create(pk=1)
         state = InsightRollup.objects.select_for_update().get(pk=1)
         full = full or state.as_of is None
+        days = None if full else _changed_days(since=state.as_of - OVERLAP)
         if full:
-            days = None
-            for model in (InsightReportedDay, InsightOutcomeDay, InsightDeadlineDay):
+            for model in TABLES:
                 model.objects.all().delete()
-        else:
-            days = _changed_days(since=state.as_of - OVERLAP)
-            for model in (InsightReportedDay, InsightOutcomeDay, InsightDeadlineDay):
-                model.objects.filter(day__in=days).delete()
+        elif days:
+            months = {day.replace(day=1) for day in days}
+            for model in TABLES:
+                model.objects.filter(grain=Grain.DAY, day__in=days).delete()
+                model.objects.filter(grain=Grain.MONTH, day__in=months).delete()
         if days is None or days:
             _count_reported(days)
             _count_outcomes(days)
             _count_deadlines(days)
+            for model in TABLES:
+                _sum_months(model, None if full else months)
         _count_open(now)
         state.as_of = now
         if full:
             state.full_at = now
-        counted = _all_days() if full else len(days)
+        counted = _days_counted() if full else len(days)
         state.days_refreshed = counted
         state.save()
     return RefreshReport(full=full, days=counted, as_of=now)
@@ -179,7 +193,7 @@ def _swept_events():
 def _save(model, rows) -> None:
     batch = []
     for row in rows:
-        batch.append(model(**row))
+        batch.append(model(grain=Grain.DAY, month=row["day"].replace(day=1), **row))
         if len(batch) >= BATCH:
             model.objects.bulk_create(batch)
             batch = []
@@ -202,7 +216,7 @@ def _count_reported(days) -> None:
         )
         .order_by()
     )
-    _save(InsightReportedDay, rows.iterator(chunk_size=BATCH))
+    _save(InsightReported, rows.iterator(chunk_size=BATCH))
 
 
 def _count_outcomes(days) -> None:
@@ -218,7 +232,7 @@ def _count_outcomes(days) -> None:
         .annotate(given=Count("pk"))
         .order_by()
     )
-    _save(InsightOutcomeDay, rows.iterator(chunk_size=BATCH))
+    _save(InsightOutcome, rows.iterator(chunk_size=BATCH))
 
 
 def _count_deadlines(days) -> None:
@@ -253,7 +267,7 @@ def _count_deadlines(days) -> None:
         key = (row["day"], row["concern__npt_area_id"], row["from_tier"])
         counts.setdefault(key, {"met": 0, "late": 0, "swept": 0})["swept"] = row["n"]
     _save(
-        InsightDeadlineDay,
+        InsightDeadline,
         (
             {"day": day, "npt_area_id": area, "tier": tier, **values}
             for (day, area, tier), values in counts.items()
@@ -266,14 +280,35 @@ def _count_open(now: dt.datetime) -> None:
         Concern.objects.filter(status__in=Concern.OPEN_STATUSES)
         .values("npt_area_id", "tier")
         .annotate(
-            open=Count("pk"),
+            open=Count("*"),
             overdue=Count("pk", filter=Q(paused_at__isnull=True, resolution_due_at__lt=now)),
         )
         .order_by()
     )
     InsightOpenNow.objects.all().delete()
-    _save(InsightOpenNow, rows)
+    InsightOpenNow.objects.bulk_create(InsightOpenNow(**row) for row in rows)
 
 
-def _all_days() -> int:
-    return InsightReportedDay.objects.values("day").distinct().count()
+def _sum_months(model, months: set[dt.date] | None) -> None:
+    """Month rows: the sums of the day rows of each month recounted (or of every month)."""
+    columns, counts = TABLES[model]
+    days = model.objects.filter(grain=Grain.DAY)
+    if months is not None:
+        days = days.filter(month__in=months)
+    rows = (
+        days.values("month", "npt_area_id", *columns)
+        .annotate(**{f"total_{name}": Sum(name) for name in counts})
+        .order_by()
+    )
+    batch = []
+    for row in rows.iterator(chunk_size=BATCH):
+        totals = {name: row.pop(f"total_{name}") for name in counts}
+        batch.append(model(grain=Grain.MONTH, day=row["month"], **row, **totals))
+        if len(batch) >= BATCH:
+            model.objects.bulk_create(batch)
+            batch = []
+    model.objects.bulk_create(batch)
+
+
+def _days_counted() -> int:
+    return InsightReported.objects.filter(grain=Grain.DAY).values("day").distinct().count()
