@@ -57,21 +57,22 @@ def fill(business, other_business, area, other_area, size):
 # 3. the groups the person is in (member_scope)
 # 4. whether they are in the Partnership (member_scope)
 # 5. the NPT areas with their groups, for the area or group choice (the Partnership only)
-# 6. concerns reported by month, NPT area and category, with the answers (roll-up; read once
-#    for concerns by category, by area, by month and satisfaction)
+# 6. concerns reported by category (roll-up)
 # 7. the categories
-# 8. the NPT areas in scope
-# 9. open themes by tier
-# 10. open and overdue concerns by tier (roll-up)
-# 11. concern deadlines met, late and swept per tier (roll-up)
-# 12. themes met, late and overdue per tier
-# 13. themes moved up by the overdue sweep, per tier they left
-# 14. themes open and resolved by category
-# 15. themes given each outcome
-# 16. concerns given each outcome (roll-up)
-# 17. the outcomes
-# 18. when the roll-up last counted
-PAGE_QUERIES = {"partnership_member": 18, "group_member": 17}
+# 8. concerns reported by NPT area (roll-up)
+# 9. the NPT areas in scope
+# 10. concerns reported by month, with the businesses' answers (roll-up; satisfaction too)
+# 11. open themes by tier
+# 12. open and overdue concerns by tier (roll-up)
+# 13. concern deadlines met, late and swept per tier (roll-up)
+# 14. themes met, late and overdue per tier
+# 15. themes moved up by the overdue sweep, per tier they left
+# 16. themes open and resolved by category
+# 17. themes given each outcome
+# 18. concerns given each outcome (roll-up)
+# 19. the outcomes
+# 20. when the roll-up last counted
+PAGE_QUERIES = {"partnership_member": 20, "group_member": 19}
 
 
 @pytest.mark.parametrize("size", [1, 40])
