@@ -192,11 +192,10 @@ class Figures:
             | Q(grain=Grain.DAY, day__gte=after, day__lte=end)
         )
 
-    def _reported(self, key: str) -> dict:
-        return {
-            row[key]: row
-            for row in InsightReported.objects.filter(self._days(), self.area_q())
-            .values(key)
+    def _reported(self, *keys: str) -> list[dict]:
+        return list(
+            InsightReported.objects.filter(self._days(), self.area_q())
+            .values(*keys)
             .annotate(
                 n=Sum("reported"),
                 yes=Sum("resolved_it"),
@@ -204,21 +203,23 @@ class Figures:
                 waiting=Sum("no_answer_yet"),
             )
             .order_by()
-        }
+        )
 
-    # Concerns reported, with the businesses' answers, by one thing at a time: each is a sum
-    # over the same few thousand roll-up rows, returning a few dozen.
+    # Concerns reported, with the businesses' answers: two sums over the same few thousand
+    # roll-up rows, one by NPT area and category (a hundred rows or so), one by month.
     @cached_property
-    def reported_by_category(self) -> dict:
-        return self._reported("category_id")
+    def reported_by_area_and_category(self) -> list[dict]:
+        return self._reported("npt_area_id", "category_id")
 
-    @cached_property
-    def reported_by_area(self) -> dict:
-        return self._reported("npt_area_id")
+    def reported_by(self, key: str) -> dict:
+        counts: dict = {}
+        for row in self.reported_by_area_and_category:
+            counts[row[key]] = counts.get(row[key], 0) + row["n"]
+        return counts
 
     @cached_property
     def reported_by_month(self) -> dict:
-        return self._reported("month")
+        return {row["month"]: row for row in self._reported("month")}
 
     @cached_property
     def given(self) -> dict[int, int]:
@@ -291,7 +292,7 @@ def _percent(part: int, whole: int) -> str:
 
 def concerns_by_category(f: Figures) -> Dataset:
     """Concerns reported in the period, by category (every active category, even at 0)."""
-    counts = {key: row["n"] for key, row in f.reported_by_category.items()}
+    counts = f.reported_by("category_id")
     rows = ConcernCategory.objects.order_by("position", "name")
     return Dataset(
         name="concerns-by-category",
@@ -307,7 +308,7 @@ def concerns_by_category(f: Figures) -> Dataset:
 
 def concerns_by_area(f: Figures) -> Dataset:
     """Concerns reported in the period, by the NPT area they went to."""
-    counts = {key: row["n"] for key, row in f.reported_by_area.items()}
+    counts = f.reported_by("npt_area_id")
     areas = f.npt_areas()
     return Dataset(
         name="concerns-by-area",

@@ -32,7 +32,22 @@ class DirectFigures(insight.Figures):
     def _concerns(self):
         return Concern.objects.filter(self.area_q()).exclude(status=Concern.Status.UNCONFIRMED)
 
-    def _reported(self, key):
+    @cached_property
+    def reported_by_area_and_category(self):
+        p = self.period
+        return list(
+            self._concerns()
+            .filter(created_at__gte=p.since, created_at__lt=p.until)
+            .values("npt_area_id", "category_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+
+    @cached_property
+    def reported_by_month(self):
+        return self._by("month")
+
+    def _by(self, key):
         p = self.period
         rows = self._concerns().filter(created_at__gte=p.since, created_at__lt=p.until)
         if key == "month":
