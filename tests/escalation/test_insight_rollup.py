@@ -287,3 +287,17 @@ def test_it_refreshes_from_the_command_and_says_what_it_did(chain, business, cap
     assert out[0].startswith("Insight figures rebuilt from scratch: ")
     assert out[1] == "Insight figures refreshed: 0 days recounted, as of 2026-06-15 12:00."
     assert out[2].startswith("Insight figures rebuilt from scratch: ")
+
+
+def test_its_tasks_refresh_and_rebuild_and_are_safe_to_run_twice(chain, business):
+    from escalation import tasks
+
+    with time_machine.travel(NOW, tick=False):
+        seed([business], count=10)
+        assert tasks.rebuild_insight() == {
+            "days": InsightReported.objects.filter(grain="day").values("day").distinct().count()
+        }
+        rows = rollup_rows()
+        assert tasks.refresh_insight() == {"days": 0}
+        assert tasks.refresh_insight() == {"days": 0}
+        assert rollup_rows() == rows
