@@ -94,8 +94,9 @@ def fetch(client, url: str, timing: Timing | None = None) -> None:
         timing.failures.append(f"HTTP {response.status_code}")
 
 
-def time_urls(client, urls: list[str], requests: int = REQUESTS) -> Timing:
+def time_urls(client, urls: list[str], requests: int | None = None) -> Timing:
     """Warm up on each URL, then `requests` sequential GETs cycling through the URLs."""
+    requests = requests or REQUESTS
     for url in urls:
         for _ in range(WARM_UP):
             fetch(client, url)
@@ -298,8 +299,13 @@ def run(total: int) -> int:
     """Print the page table for the seeded database; 0 if every target is met."""
     from django.conf import settings
     from django.db import connection
+    from django.test import override_settings
 
-    settings.ROOT_URLCONF = "benchmarks.urls"
+    with override_settings(ROOT_URLCONF="benchmarks.urls"):
+        return _run(total, settings, connection)
+
+
+def _run(total, settings, connection) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         version = cursor.fetchone()[0]
