@@ -366,7 +366,7 @@ def seed_county(total: int) -> Seeded:
                 submission_key, created_at, updated_at)
             SELECT %(concern_base)s + i,
                 'DBC-' || extract(year FROM created)::int || '-'
-                    || lpad((%(concern_base)s + i)::text, 6, '0'),
+                    || lpad(id_text, greatest(6, length(id_text)), '0'),
                 biz.id, CASE WHEN guest THEN NULL ELSE %(user_base)s + b END,
                 'Owner ' || b, 'owner' || b || '@county.bench', '', 'email',
                 {_pick("categories", 2)},
@@ -403,6 +403,7 @@ def seed_county(total: int) -> Seeded:
                 CASE WHEN guest THEN encode(sha256(('county-' || i)::bytea), 'hex') END,
                 created, md5('county-' || i)::uuid, created, created
             FROM generate_series(1, %(total)s) AS i
+            CROSS JOIN LATERAL (SELECT (%(concern_base)s + i)::text AS id_text) AS ids
             CROSS JOIN LATERAL (
                 SELECT 1 + floor({_r(0)} * %(businesses)s)::int AS b, {_r(1)} < 0.3 AS guest,
                     %(start)s::timestamptz
@@ -519,7 +520,8 @@ def seed_county(total: int) -> Seeded:
                 created_at, updated_at)
             SELECT %(theme_base)s + n,
                 'THM-' || extract(year FROM created)::int || '-'
-                    || lpad((%(theme_base)s + n)::text, 5, '0'),
+                    || lpad((%(theme_base)s + n)::text,
+                            greatest(5, length((%(theme_base)s + n)::text)), '0'),
                 cat.name || ' in ' || a.town, cat.id, a.area_id, 'normal',
                 CASE WHEN still_open THEN 'open' ELSE 'resolved' END,
                 CASE WHEN (n %% 5) = 0 THEN 3 ELSE 2 END, created,
