@@ -147,7 +147,7 @@ def setup_django(url: str) -> None:
     from django.conf import settings
 
     # WhiteNoise looks for collectstatic's folder; the pages, not static files, are measured.
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+    warnings.filterwarnings("ignore", message="No directory at")
     django.setup()
     # The pages, not the static files, are measured: no collectstatic manifest needed.
     settings.STORAGES = {

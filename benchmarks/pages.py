@@ -333,6 +333,12 @@ def _run(total, settings, connection) -> int:
         row = measure()
         rows.append(row)
         say(row.line())
+    if os.environ.get("BENCH_JOBS", "1") != "0" and (not wanted or "jobs" in wanted):
+        from benchmarks import jobs
+
+        for row in jobs.job_rows(Row):
+            rows.append(row)
+            say(row.line())
     missed = [row.name for row in rows if not row.met]
     say(f"Page targets: {len(rows) - len(missed)} met, {len(missed)} missed.")
     return 1 if missed else 0

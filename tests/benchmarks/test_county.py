@@ -4,7 +4,7 @@ targets live in the benchmark, and this machine's speed proves nothing here)."""
 import pytest
 from django.db.models import F
 
-from benchmarks import county, pages
+from benchmarks import county, jobs, pages
 from engagement.models import Business, Concern, ConcernEvent, User
 from escalation.models import Decision, Theme
 
@@ -15,6 +15,9 @@ def test_it_seeds_a_tiny_county_and_prints_every_page_row(capsys, monkeypatch):
     monkeypatch.setattr(pages, "REQUESTS", 2)
     monkeypatch.setattr(pages, "WARM_UP", 1)
     monkeypatch.setattr(pages, "THROUGHPUT_REQUESTS", 1)
+    for name, value in [("MEMBERS", 20), ("OUTBOX_EMAILS", 20), ("PURGE_EMAILS", 50)]:
+        monkeypatch.setattr(jobs, name, value)
+    monkeypatch.setattr(jobs, "ALERT_POSTS", 1)
 
     seeded = county.seed_county(200)
 
@@ -35,5 +38,7 @@ def test_it_seeds_a_tiny_county_and_prints_every_page_row(capsys, monkeypatch):
     rows = [
         line for line in capsys.readouterr().out.splitlines() if line.endswith(("met", "missed"))
     ]
-    assert len(rows) == len(pages.page_rows())
+    assert len(rows) == len(pages.page_rows()) + 4  # the pages, then the four jobs
     assert not [row for row in rows if "failed" in row], rows
+    # The jobs leave the seeded data as they found it.
+    assert not User.objects.filter(email__endswith="@jobs.bench").exists()
