@@ -542,6 +542,18 @@ class Concern(models.Model):
             ),
             # The officers' search by words of the description (PostgreSQL only).
             GinIndex(CONCERN_WORDS, name="concern_words_idx"),
+            # The insight roll-up (escalation.rollup) recounts the outcomes given on a day and
+            # the concerns open now; without these each refresh read the whole table.
+            models.Index(
+                fields=["resolved_at"],
+                condition=models.Q(resolved_at__isnull=False),
+                name="concern_resolved_at_idx",
+            ),
+            models.Index(
+                fields=["npt_area", "tier"],
+                condition=models.Q(status__in=["new", "in_progress", "waiting"]),
+                name="concern_open_idx",
+            ),
         ]
 
     def __str__(self):

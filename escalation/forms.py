@@ -1,5 +1,8 @@
 """Forms of the review area: they validate and nothing more; views pass cleaned_data on."""
 
+import datetime as dt
+from urllib.parse import urlencode
+
 from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -250,3 +253,111 @@ ActionFormSet = forms.formset_factory(
 
 class ActionDoneForm(forms.Form):
     note = forms.CharField(label="Note (optional)", max_length=1000, required=False)
+
+
+EARLIEST_INSIGHT_DAY = dt.date(2000, 1, 1)
+
+
+class InsightFilterForm(forms.Form):
+    """The insight page's period and, for the Partnership, the NPT area or group, read from GET.
+
+    Every value the page and its CSV links may carry passes through here: a date that is not a
+    date, out of range or the wrong way round is an error on the form, never a 500.
+    """
+
+    start = forms.DateField(
+        label="From",
+        required=False,
+        help_text="The first day counted, for example 2025-12-01. Empty: 12 months ago.",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    end = forms.DateField(
+        label="To",
+        required=False,
+        help_text="The last day counted, for example 2026-11-30. Empty: today.",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    where = forms.ChoiceField(label="NPT area or Co-ordinating Group", required=False)
+
+    def __init__(self, *args, scope, areas, default_start: dt.date, today: dt.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_start = default_start
+        self.today = today
+        self.areas_by_choice: dict[str, list[int]] = {}
+        self.names: dict[str, str] = {}
+        if not scope.is_partnership:
+            # A Co-ordinating Group member sees their groups' areas, whatever the address says.
+            del self.fields["where"]
+            return
+        groups: dict[int, tuple[str, list[int]]] = {}
+        for area in areas:
+            self.areas_by_choice[f"area-{area.pk}"] = [area.pk]
+            self.names[f"area-{area.pk}"] = f"the {area.name} NPT area"
+            if area.group_id:
+                groups.setdefault(area.group_id, (area.group.name, []))[1].append(area.pk)
+        for pk, (name, area_ids) in groups.items():
+            self.areas_by_choice[f"group-{pk}"] = area_ids
+            self.names[f"group-{pk}"] = f"the {name}'s NPT areas"
+        self.fields["where"].choices = [
+            ("", "All of Dorset"),
+            (
+                "Co-ordinating Groups",
+                sorted(((f"group-{pk}", name) for pk, (name, _) in groups.items()), key=_by_name),
+            ),
+            ("NPT areas", [(f"area-{a.pk}", a.name) for a in sorted(areas, key=lambda a: a.name)]),
+        ]
+
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        if start is not None and not EARLIEST_INSIGHT_DAY <= start <= self.today:
+            raise ValidationError(
+                f"The start date must be between {_words(EARLIEST_INSIGHT_DAY)} and today."
+            )
+        return start
+
+    def clean_end(self):
+        end = self.cleaned_data["end"]
+        if end is not None and not EARLIEST_INSIGHT_DAY <= end <= self.today:
+            raise ValidationError(
+                f"The end date must be between {_words(EARLIEST_INSIGHT_DAY)} and today."
+            )
+        return end
+
+    def clean(self):
+        data = super().clean()
+        start = data.get("start") or self.default_start
+        end = data.get("end") or self.today
+        if "start" in data and "end" in data and end < start:
+            self.add_error("end", "The end date must be after the start date.")
+        return data
+
+    def choice(self) -> tuple[dt.date | None, dt.date | None, list[int] | None, str]:
+        """(start, end, area ids or None for all, words for where) - the defaults unless valid."""
+        if not self.is_bound or not self.is_valid():
+            return None, None, None, ""
+        where = self.cleaned_data.get("where") or ""
+        return (
+            self.cleaned_data["start"],
+            self.cleaned_data["end"],
+            self.areas_by_choice.get(where),
+            self.names.get(where, ""),
+        )
+
+    def query_string(self) -> str:
+        """The valid choice as GET parameters, for the CSV links."""
+        if not self.is_bound or not self.is_valid():
+            return ""
+        values = {
+            name: value.isoformat() if isinstance(value, dt.date) else value
+            for name, value in self.cleaned_data.items()
+            if value
+        }
+        return urlencode(values)
+
+
+def _by_name(choice):
+    return choice[1]
+
+
+def _words(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from engagement.models import Concern
+from engagement.models import Concern, ConcernCategory, NPTArea, Outcome
 
 TIER_CHOICES = Concern.Tier.choices
 PRIORITY_CHOICES = Concern.Priority.choices
@@ -572,3 +572,111 @@ class Action(models.Model):
     @property
     def is_done(self):
         return self.completed_at is not None
+
+
+# The insight roll-up (escalation.rollup writes it, escalation.insight reads it). Counting a
+# million concerns for every look at the insight page took seconds; these rows hold the same
+# counts per local day and per month, so any period is a sum over its whole months and the
+# days either side: a few thousand short rows, however long the period.
+
+
+class Grain(models.TextChoices):
+    DAY = "day", "Day"
+    MONTH = "month", "Month"  # the sum of the month's day rows
+
+
+class InsightCount(models.Model):
+    """What the roll-up rows share: the day (or a month's first day) and the NPT area."""
+
+    grain = models.CharField(max_length=5, choices=Grain.choices)
+    day = models.DateField()
+    month = models.DateField()  # the first day of the day's month, so months group cheaply
+    npt_area = models.ForeignKey(NPTArea, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class InsightReported(InsightCount):
+    """Confirmed concerns reported in an NPT area about a category, and the businesses' answers."""
+
+    category = models.ForeignKey(ConcernCategory, on_delete=models.CASCADE, related_name="+")
+    reported = models.PositiveIntegerField(default=0)
+    resolved_it = models.PositiveIntegerField(default=0)  # reporter_satisfied is True
+    not_resolved = models.PositiveIntegerField(default=0)  # reporter_satisfied is False
+    no_answer_yet = models.PositiveIntegerField(default=0)  # outcome given, no answer
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "npt_area", "category"], name="insight_reported_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} ({self.grain}): {self.reported} reported"
+
+
+class InsightOutcome(InsightCount):
+    """Concerns given an outcome in an NPT area (the outcome they have now)."""
+
+    outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE, related_name="+")
+    given = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "npt_area", "outcome"], name="insight_outcome_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} ({self.grain}): {self.given} outcomes"
+
+
+class InsightDeadline(InsightCount):
+    """Resolution deadlines of concerns met or breached at a tier, by the day the stay ended:
+    the day of the outcome (met or late) or of the overdue sweep's move (swept)."""
+
+    tier = models.PositiveSmallIntegerField()
+    met = models.PositiveIntegerField(default=0)
+    late = models.PositiveIntegerField(default=0)
+    swept = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "npt_area", "tier"], name="insight_deadline_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} ({self.grain}): tier {self.tier} met {self.met}, late {self.late}"
+
+
+class InsightOpenNow(models.Model):
+    """Concerns without an outcome at the last refresh, and those overdue with the clock running."""
+
+    npt_area = models.ForeignKey(NPTArea, on_delete=models.CASCADE, related_name="+")
+    tier = models.PositiveSmallIntegerField()
+    open = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["npt_area", "tier"], name="insight_open_now_unique")
+        ]
+
+    def __str__(self):
+        return f"Tier {self.tier}: {self.open} open, {self.overdue} overdue"
+
+
+class InsightRollup(models.Model):
+    """The one row saying how fresh the roll-up is; refreshes lock it so they never interleave."""
+
+    as_of = models.DateTimeField(null=True, blank=True)  # the moment the last refresh counted
+    full_at = models.DateTimeField(null=True, blank=True)  # the last rebuild from scratch
+    days_refreshed = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"Insight figures as of {self.as_of}"

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from . import services
+from . import rollup, services
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +49,20 @@ def detect_themes() -> dict:
     for line in report.lines():
         logger.info("detect_themes: %s", line)
     return {"created": len(report.created), "extended": len(report.extended)}
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **RETRY)
+def refresh_insight() -> dict:
+    report = rollup.insight_refresh()
+    for line in report.lines():
+        logger.info("refresh_insight: %s", line)
+    return {"days": report.days}
+
+
+# A rebuild from scratch reads the whole concerns table: a minute or two at a million.
+@shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800, **RETRY)
+def rebuild_insight() -> dict:
+    report = rollup.insight_refresh(full=True)
+    for line in report.lines():
+        logger.info("rebuild_insight: %s", line)
+    return {"days": report.days}

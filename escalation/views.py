@@ -13,14 +13,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from engagement.models import Concern, Outcome
+from engagement.models import Concern, NPTArea, Outcome
 
 from . import insight, review, selectors, services
 from .context_processors import remember_membership
@@ -30,6 +30,7 @@ from .forms import (
     ActionFormSet,
     DecisionForm,
     EscalateForm,
+    InsightFilterForm,
     QueueFilterForm,
     ResolveForm,
     ReturnForm,
@@ -423,16 +424,40 @@ def action_done(request, kind, pk, action_pk):
 # Insight
 
 
+def _insight(request) -> tuple[insight.Figures, InsightFilterForm]:
+    """The figures a person asked for, within what they may see, and the form that asked."""
+    scope = request.member_scope
+    default = insight.period()
+    areas = list(NPTArea.objects.select_related("group")) if scope.is_partnership else []
+    form = InsightFilterForm(
+        request.GET or None,
+        scope=scope,
+        areas=areas,
+        default_start=default.start,
+        today=default.end,
+    )
+    start, end, area_ids, _ = form.choice()
+    p = insight.period(now=default.now, start=start, end=end)
+    return insight.Figures(scope, p, areas=area_ids), form
+
+
 @require_GET
 @never_cache
 @member_required
 def insight_page(request):
-    scope = request.member_scope
-    datasets = insight.all_datasets(scope)
+    figures, form = _insight(request)
     return render(
         request,
         "escalation/insight.html",
-        {"datasets": datasets, "scope": scope, "period": insight.period()},
+        {
+            "datasets": insight.all_datasets(figures),
+            "scope": figures.scope,
+            "period": figures.period,
+            "form": form,
+            "where": form.choice()[3],
+            "query_string": form.query_string(),
+            "as_of": insight.as_of(),
+        },
     )
 
 
@@ -443,10 +468,15 @@ def insight_csv(request, name):
     build = insight.DATASETS.get(name)
     if build is None:
         raise Http404("No such dataset.")
-    dataset = build(request.member_scope, insight.period())
+    figures, form = _insight(request)
+    if form.is_bound and not form.is_valid():
+        # A link to figures nobody can have: say so rather than send other figures.
+        return HttpResponseBadRequest("Those dates or that area are not valid.")
+    dataset = build(figures)
     out = io.StringIO()
     insight.write_csv(dataset, out)
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate().isoformat()
+    p = figures.period
+    stamp = timezone.localdate().isoformat() if p.is_default else f"{p.start}-to-{p.end}"
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response

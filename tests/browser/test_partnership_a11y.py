@@ -106,3 +106,58 @@ def test_it_walks_the_partnership_pages_without_accessibility_violations(
     page.goto("/partnership/insight/")
     assert page.get_by_role("table").count() == 8
     assert_accessible(page)
+
+
+def test_it_lets_a_partnership_member_choose_the_period_and_the_area_on_insight(
+    new_page, assert_accessible, live_server
+):
+    from escalation import rollup
+
+    group = CoordinatingGroup.objects.create(name="BCP Business Co-ordinating Group", slug="bcp")
+    poole = factories.NPTAreaFactory(name="Poole", districts=["BH15"])
+    poole.group = group
+    poole.save(update_fields=["group"])
+    purbeck = factories.NPTAreaFactory(name="Purbeck", districts=["BH20"])
+    member = factories.UserFactory(email="champion@example.org", full_name="Pat Partnership")
+    PartnershipMembership.objects.create(user=member, partnership=Partnership.load())
+    quay = factories.BusinessFactory(npt_area=poole, name="Quayside Books")
+    farm = factories.BusinessFactory(npt_area=purbeck, name="Corfe Farm Shop")
+    today = timezone.localdate()
+    long_ago = today.replace(day=1) - dt.timedelta(days=500)  # before the last 12 months
+    for business, created in [(quay, long_ago), (quay, long_ago), (farm, long_ago), (quay, today)]:
+        concern = factories.ConcernFactory(business=business)
+        moment = timezone.make_aware(dt.datetime.combine(created, dt.time(12)))
+        Concern.objects.filter(pk=concern.pk).update(created_at=moment)
+    rollup.insight_refresh(full=True)
+
+    def figures_for(area_name):
+        table = page.get_by_role("table", name="Concerns by NPT area: the figures")
+        return table.get_by_role("row", name=re.compile(area_name)).inner_text()
+
+    page = new_page()
+    sign_in(page, member, live_server)
+    page.goto("/partnership/insight/")
+    assert re.search(r"Poole\s+1", figures_for("Poole"))
+    assert re.search(r"Purbeck\s+0", figures_for("Purbeck"))
+    assert page.get_by_text(re.compile("Concern figures as of")).is_visible()
+
+    page.get_by_label("From").fill(long_ago.isoformat())
+    page.get_by_label("To").fill(long_ago.isoformat())
+    page.get_by_label("NPT area or Co-ordinating Group").select_option(label="Poole")
+    page.get_by_role("button", name="Show the figures").click()
+    page.wait_for_url(re.compile(r"start=.*where=area-"))
+
+    assert re.search(r"Poole\s+2", figures_for("Poole"))
+    assert page.get_by_role("row", name=re.compile("Purbeck")).count() == 0
+    assert page.get_by_label("From").input_value() == long_ago.isoformat()
+    link = page.get_by_role("link", name=re.compile("Download concerns by npt area as CSV"))
+    assert f"start={long_ago.isoformat()}" in link.get_attribute("href")
+    assert_accessible(page)
+
+    # The wrong way round: the error summary says so, and the page still works.
+    page.get_by_label("From").fill(today.isoformat())
+    page.get_by_label("To").fill(long_ago.isoformat())
+    page.get_by_role("button", name="Show the figures").click()
+    page.wait_for_load_state()
+    assert "The end date must be after the start date." in page.get_by_role("alert").inner_text()
+    assert_accessible(page)

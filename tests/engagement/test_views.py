@@ -191,6 +191,27 @@ def test_it_lists_the_owners_concerns_on_my_page(owner_client, concern, business
     assert "New" in page
 
 
+def test_it_pages_the_owners_concerns_newest_first(owner_client, business, owner):
+    from engagement.views import MY_CONCERNS_PAGE_SIZE
+
+    concerns = [
+        factories.ConcernFactory(business=business, reporter=owner)
+        for _ in range(MY_CONCERNS_PAGE_SIZE + 1)
+    ]
+    oldest = min(concerns, key=lambda c: (c.created_at, c.pk))
+
+    first = owner_client.get("/my/").content.decode()
+    second = owner_client.get("/my/?page=2").content.decode()
+
+    assert first.count("/my/concerns/DBC-") == MY_CONCERNS_PAGE_SIZE
+    assert 'aria-label="Pages of your reports"' in first
+    assert "Page 1 of 2" in first and 'href="?page=2"' in first
+    assert oldest.reference not in first
+    assert second.count("/my/concerns/DBC-") == 1 and oldest.reference in second
+    for hostile in ("0", "-1", "x", "99999999999999999999"):
+        assert owner_client.get(f"/my/?page={hostile}").status_code == 200
+
+
 def test_it_shows_public_updates_but_never_internal_notes(owner_client, concern, npt_officer):
     services.concern_post_update(concern=concern, actor=npt_officer, body="Patrols added tonight.")
     services.concern_add_note(concern=concern, actor=npt_officer, body="INTEL: suspect is known.")

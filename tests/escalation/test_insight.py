@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from engagement.models import Concern, ConcernCategory, ConcernEvent
-from escalation import insight, selectors
+from escalation import insight, rollup, selectors
 from escalation.models import Theme, ThemeEvent
 from tests import factories
 
@@ -36,6 +36,7 @@ def make(business, created_at, **fields):
 
 def dataset(client, name) -> dict[str, tuple]:
     """A dataset as the insight page renders it: row label → values (and extras)."""
+    rollup.insight_refresh(full=True)  # as beat would before anyone looks
     for found in client.get(INSIGHT).context["datasets"]:
         if found.name == name:
             return {row.label: (*row.values, *row.extras) for row in found.rows}
@@ -43,6 +44,7 @@ def dataset(client, name) -> dict[str, tuple]:
 
 
 def csv_rows(client, name) -> list[list[str]]:
+    rollup.insight_refresh(full=True)
     response = client.get(reverse("escalation:insight_csv", args=[name]))
     assert response.status_code == 200
     return list(csv.reader(io.StringIO(response.content.decode())))
@@ -269,7 +271,8 @@ def test_it_downloads_every_dataset_as_csv(client, chain, business, partnership_
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith(f'attachment; filename="{name}-')
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    built = insight.DATASETS[name](selectors.member_scope(partnership_member), insight.period())
+    scope = selectors.member_scope(partnership_member)
+    built = insight.DATASETS[name](insight.Figures(scope, insight.period()))
     assert rows[0] == built.header()
     assert len(rows) == len(built.rows) + 1
 
@@ -304,3 +307,131 @@ def test_it_stops_a_csv_smuggling_a_formula_into_a_spreadsheet(
 )
 def test_it_quotes_csv_cells_that_start_like_a_formula(value, written):
     assert insight.csv_cell(value) == written
+
+
+# Choosing the period and the area
+
+
+def page_datasets(client, url) -> dict[str, dict[str, tuple]]:
+    rollup.insight_refresh(full=True)
+    response = client.get(url)
+    assert response.status_code == 200
+    return {
+        found.name: {row.label: (*row.values, *row.extras) for row in found.rows}
+        for found in response.context["datasets"]
+    }
+
+
+def test_it_counts_the_period_chosen_and_links_the_csv_to_it(
+    client, chain, june, business, other_business, partnership_member
+):
+    make(business, at(2025, 1, 31, 23, 30))  # the last half hour of January
+    make(business, at(2025, 2, 1, 0, 30))
+    make(other_business, at(2026, 6, 1))
+    client.force_login(partnership_member)
+
+    by = page_datasets(client, f"{INSIGHT}?start=2025-01-01&end=2025-01-31")
+
+    assert by["concerns-by-month"] == {"January 2025": (1,)}
+    assert by["concerns-by-area"] == {"Dorchester": (0,), "Poole": (1,)}
+    page = client.get(f"{INSIGHT}?start=2025-01-01&end=2025-01-31").content.decode()
+    assert "from 1 January 2025 to 31 January 2025" in page
+    assert (
+        'href="/partnership/insight/concerns-by-month.csv?start=2025-01-01&amp;end=2025-01-31"'
+        in (page)
+    )
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(
+                    "/partnership/insight/concerns-by-month.csv?start=2025-01-01&end=2025-02-28"
+                ).content.decode()
+            )
+        )
+    )
+    assert rows == [["Month", "Concerns"], ["January 2025", "1"], ["February 2025", "1"]]
+
+
+def test_it_narrows_the_partnership_to_an_area_or_a_group(
+    client, chain, june, business, other_business, group, other_area, partnership_member
+):
+    make(business, at(2026, 6, 1))
+    make(other_business, at(2026, 6, 2))
+    make(other_business, at(2026, 6, 3))
+    client.force_login(partnership_member)
+
+    assert page_datasets(client, f"{INSIGHT}?where=area-{other_area.pk}")["concerns-by-area"] == {
+        "Dorchester": (2,)
+    }
+    by_group = page_datasets(client, f"{INSIGHT}?where=group-{group.pk}")
+    assert by_group["concerns-by-area"] == {"Poole": (1,)}
+    assert by_group["concerns-by-category"]["Theft or shoplifting"] == (1,)
+    page = client.get(f"{INSIGHT}?where=group-{group.pk}").content.decode()
+    assert f"For the {group.name}" in page
+    assert f"outcomes.csv?where=group-{group.pk}" in page
+
+
+def test_it_keeps_a_group_member_to_their_groups_areas_whatever_the_address_says(
+    client, chain, june, business, other_business, other_area, other_group, group_member
+):
+    make(business, at(2026, 6, 1))
+    make(other_business, at(2026, 6, 2))
+    client.force_login(group_member)
+
+    for where in (f"area-{other_area.pk}", f"group-{other_group.pk}", ""):
+        by = page_datasets(client, f"{INSIGHT}?where={where}")
+        assert by["concerns-by-area"] == {"Poole": (1,)}
+        assert sum(v[0] for v in by["concerns-by-month"].values()) == 1
+        rows = list(
+            csv.reader(
+                io.StringIO(
+                    client.get(
+                        f"/partnership/insight/concerns-by-area.csv?where={where}"
+                    ).content.decode()
+                )
+            )
+        )
+        assert rows == [["NPT area", "Concerns"], ["Poole", "1"]]
+    assert "NPT area or Co-ordinating Group" not in client.get(INSIGHT).content.decode()
+
+
+def test_it_explains_dates_the_wrong_way_round_and_keeps_them(
+    client, chain, june, partnership_member
+):
+    client.force_login(partnership_member)
+
+    response = client.get(f"{INSIGHT}?start=2026-03-01&end=2026-02-01")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "There is a problem" in page
+    assert "The end date must be after the start date." in page
+    assert 'value="2026-03-01"' in page and 'value="2026-02-01"' in page
+    assert "from July 2025 to June 2026" in page  # the default figures meanwhile
+    assert 'href="/partnership/insight/outcomes.csv"' in page  # no link to figures not shown
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=99999-01-01",
+        "start=2026-02-30",
+        "start=0001-01-01",
+        "end=9999-12-31",
+        "start=%00",
+        "end=" + "9" * 500,
+        "start=1999-12-31",
+        "where=area-999999",
+        "where=group-x",
+        "where=%00<script>",
+        "start[]=x&end=2026-01-01&start=2026-01-02",
+    ],
+)
+def test_it_never_fails_on_hostile_values(client, chain, june, partnership_member, query):
+    client.force_login(partnership_member)
+
+    response = client.get(f"{INSIGHT}?{query}")
+
+    assert response.status_code == 200
+    assert "There is a problem" in response.content.decode() or "start[]" in query
+    assert client.get(f"/partnership/insight/outcomes.csv?{query}").status_code in (200, 400)

@@ -87,7 +87,10 @@ def test_the_sweep_queues_its_emails_after_each_commit(
     assert factories.published_tasks() == [("engagement.tasks.deliver_email", [email.pk])]
 
 
-@pytest.mark.parametrize("task", [tasks.escalate_overdue, tasks.detect_themes])
+@pytest.mark.parametrize(
+    "task",
+    [tasks.escalate_overdue, tasks.detect_themes, tasks.refresh_insight, tasks.rebuild_insight],
+)
 def test_the_tasks_retry_transient_errors_with_backoff_and_have_time_limits(task):
     assert OperationalError in task.autoretry_for
     assert task.retry_backoff and task.max_retries
@@ -102,6 +105,8 @@ def test_the_periodic_tasks_are_scheduled_in_settings_and_registered():
     for name, task_name in [
         ("escalate-overdue", "escalation.tasks.escalate_overdue"),
         ("detect-themes", "escalation.tasks.detect_themes"),
+        ("refresh-insight", "escalation.tasks.refresh_insight"),
+        ("rebuild-insight", "escalation.tasks.rebuild_insight"),
     ]:
         assert schedule[name]["task"] == task_name
         assert task_name in app.tasks

@@ -10,7 +10,7 @@ from resources.models import WatchScheme
 from tests import factories
 
 SIZES = [1, 20]
-QUERIES_SCHEME_ADMIN = 8
+QUERIES_SCHEME_ADMIN = 9
 QUERIES_ALERT_ARCHIVE = 9
 QUERIES_SCHEME_MANAGE = 12
 
@@ -123,8 +123,8 @@ def test_it_opens_a_watch_schemes_admin_page_in_a_fixed_number_of_queries(
     ContentType.objects.get_for_model(WatchScheme)  # cached for the process, whichever runs first
 
     # 1 session, 2 user, 3 the scheme, 4 its coordinators, 5 their emails for the form,
-    # 6 the memberships with their businesses, schemes and contacts, 7-8 the navigation's
-    # escalation checks.
+    # 6 the memberships with their businesses, schemes and contacts, 7 the person's NPT postings
+    # and specialist teams (the admin's scope, read once), 8-9 the navigation's escalation checks.
     with django_assert_num_queries(QUERIES_SCHEME_ADMIN):
         response = client.get(url)
     assert response.status_code == 200
