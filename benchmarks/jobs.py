@@ -286,13 +286,18 @@ def purge_row(row):
             met=False,
             note=(result.stderr.strip().splitlines() or ["no output"])[-1][:80],
         )
-    peak_mb = after / 1024  # ru_maxrss is in KiB on Linux
+    # ru_maxrss is in KiB on Linux. The target is the purge's own peak, above what the process
+    # held once Django and the apps were loaded (100-160 MB here, whatever the purge does).
+    growth_mb = (after - before) / 1024
     return row(
         name=f"purge of {PURGE_EMAILS:,} sent emails, peak memory",
-        measured=f"{peak_mb:7,.0f} MB peak",
+        measured=f"{growth_mb:7,.0f} MB above start",
         target=f"<= {PURGE_PEAK_MB} MB",
-        met=peak_mb <= PURGE_PEAK_MB and deleted == PURGE_EMAILS,
-        note=f"{before / 1024:,.0f} MB before the purge; {deleted:,} deleted in {seconds:.1f} s",
+        met=growth_mb <= PURGE_PEAK_MB and deleted == PURGE_EMAILS,
+        note=(
+            f"process peak {after / 1024:,.0f} MB, {before / 1024:,.0f} MB before the purge; "
+            f"{deleted:,} deleted in {seconds:.1f} s"
+        ),
     )
 
 

@@ -295,11 +295,19 @@ class ConcernForm(ConcernFieldsMixin):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         businesses = Business.objects.filter(memberships__user=user)
-        self.fields["business"].queryset = businesses
+        field = self.fields["business"]
+        field.queryset = businesses
+        # Read the person's businesses once, for the choices and the view's "add one first";
+        # the choice made is still checked against the queryset when the form is validated.
+        self.businesses = list(businesses)
+        field.widget.choices = [
+            (forms.models.ModelChoiceIteratorValue(field.prepare_value(b), b),
+             field.label_from_instance(b))
+            for b in self.businesses
+        ]  # fmt: skip
         if not self.is_bound:
-            only = list(businesses[:2])
-            if len(only) == 1:
-                self.initial.setdefault("business", only[0].pk)
+            if len(self.businesses) == 1:
+                self.initial.setdefault("business", self.businesses[0].pk)
             self.initial.setdefault("submission_key", uuid.uuid4())
             self.initial.setdefault("contact_name", user.full_name)
             self.initial.setdefault("contact_email", user.email)

@@ -77,12 +77,12 @@ def report_start(request):
 
 @login_required
 def report_new(request):
-    if not _businesses_for(request.user).exists():
+    form = ConcernForm(request.POST or None, request.FILES or None, user=request.user)
+    if not form.businesses:
         messages.info(request, "First add your business, then you can report your concern.")
         return redirect(
             f"{reverse('engagement:business_add')}?next={reverse('engagement:report_new')}"
         )
-    form = ConcernForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         concern, _ = services.concern_submit(
             business=form.cleaned_data["business"],

@@ -182,10 +182,19 @@ def _supported(field) -> bool:
 
 
 @register.filter
+def bare_widget(field):
+    """`{{ field }}` (the widget alone, as Django's input.html writes it) for an input."""
+    widget = field.field.widget
+    if not isinstance(widget, Input) or isinstance(widget, forms.FileInput):
+        return str(field)
+    return mark_safe(_input(_widget_context(field)))  # noqa: S308 - escaped in _input
+
+
+@register.filter
 def bootstrap_field(field):
     """The field as crispy's bootstrap5 `as_crispy_field` renders it, without its templates."""
     if field.is_hidden:
-        return field.as_widget()
+        return bare_widget(field)
     if not _supported(field) or getattr(field.form, "helper", None) is not None:
         from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 
