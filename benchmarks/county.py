@@ -695,19 +695,14 @@ def prepare(total: int) -> str:
 
 
 def refresh_summaries(*, rebuild: bool) -> None:
-    """Rebuild what the portal keeps beside the rows (the insight roll-up, where there is one).
+    """Rebuild what the portal keeps beside the rows: the insight roll-up.
 
     The seeder writes in SQL, past the services, as an import would; the portal's nightly
     rebuild is what catches that, so it is run here: after seeding, or when it never ran.
     """
-    try:
-        from escalation import rollup
-    except ImportError:
-        return
-    from escalation import insight
+    from escalation import insight, rollup
 
-    as_of = getattr(insight, "as_of", lambda: None)
-    if rebuild or as_of() is None:
+    if rebuild or insight.as_of() is None:
         step = time.perf_counter()
         rollup.insight_refresh(full=True)
         say(f"Insight roll-up rebuilt in {time.perf_counter() - step:.1f} s.")
