@@ -2,6 +2,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engagement.deadlines import (
     add_working_days,
@@ -102,3 +105,19 @@ def test_it_sets_tier1_deadlines_by_priority(priority, first_response, resolutio
         add_working_days(start, first_response),
         add_working_days(start, resolution),
     )
+
+
+@given(
+    start=st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2029, 12, 31)),
+    span=st.integers(min_value=-10, max_value=2500),
+)
+def test_it_counts_working_days_between_as_a_walk_through_the_calendar_would(start, span):
+    start = start.replace(tzinfo=LONDON)
+    end = start + dt.timedelta(days=span)
+    first, last = timezone.localtime(start).date(), timezone.localtime(end).date()
+    walked = sum(
+        1
+        for offset in range(1, (last - first).days + 1)
+        if is_working_day(first + dt.timedelta(days=offset))
+    )
+    assert working_days_between(start, end) == walked
