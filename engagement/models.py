@@ -534,6 +534,17 @@ class Concern(models.Model):
                 models.F("id").desc(),
                 name="concern_workbench_idx",
             ),
+            # The same order for officers posted to several NPTs: an area list cannot be read
+            # in order from the index above, so PostgreSQL sorted both NPTs' 200,000 rows for
+            # every page (545 ms); reading this one in order and skipping other areas' rows
+            # takes about 3 ms.
+            models.Index(
+                DUE_RANK,
+                NEXT_DUE_AT,
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="concern_workbench_county_idx",
+            ),
             # The partnership queue: open concerns above tier 1, soonest due first.
             models.Index(
                 fields=["resolution_due_at", "id"],
