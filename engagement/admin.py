@@ -18,6 +18,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
+
 from . import emails as outbox
 from . import services
 from .forms import TEXT_LIMIT
@@ -908,11 +910,13 @@ class BusinessAdmin(NPTScopedAdmin):
 
 class PostcodeDistrictInline(admin.TabularInline):
     model = PostcodeDistrict
+    formset = NamedRowsInlineFormSet
     extra = 1
 
 
 class NPTOfficerInline(admin.TabularInline):
     model = NPTOfficer
+    formset = NamedRowsInlineFormSet
     extra = 1
     autocomplete_fields = ["user"]
 
@@ -941,21 +945,21 @@ class PostcodeDistrictAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConcernCategory)
-class ConcernCategoryAdmin(admin.ModelAdmin):
+class ConcernCategoryAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "is_cyber", "is_rural", "is_active", "position"]
     list_editable = ["position", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Outcome)
-class OutcomeAdmin(admin.ModelAdmin):
+class OutcomeAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "requires_note", "is_active", "position"]
     list_editable = ["position", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Signpost)
-class SignpostAdmin(admin.ModelAdmin):
+class SignpostAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["title", "when", "phone", "is_urgent", "is_active", "position"]
     list_editable = ["position", "is_active"]
 
@@ -1092,6 +1096,7 @@ def with_work_counts(request, app_list):
 
 class BusinessMembershipInline(admin.TabularInline):
     model = BusinessMembership
+    formset = NamedRowsInlineFormSet
     extra = 0
     raw_id_fields = ["business"]
 
@@ -1109,7 +1114,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(NamedWidgetsAdminMixin, BaseUserAdmin):
     add_form = UserCreationForm
     form = UserEditForm
     ordering = ["email"]

@@ -7,6 +7,7 @@ changes only through its triage forms. Group and Partnership members work in /pa
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
 from engagement.admin import (
     EscalateForm,
     EventWordsMixin,
@@ -46,6 +47,7 @@ class PartnerOrganisationAdmin(admin.ModelAdmin):
 
 class GroupMembershipInline(admin.TabularInline):
     model = GroupMembership
+    formset = NamedRowsInlineFormSet
     extra = 1
     autocomplete_fields = ["user"]
     fields = ["user", "organisation", "role"]
@@ -70,6 +72,7 @@ class CoordinatingGroupAdmin(admin.ModelAdmin):
 
 class PartnershipMembershipInline(admin.TabularInline):
     model = PartnershipMembership
+    formset = NamedRowsInlineFormSet
     extra = 1
     autocomplete_fields = ["user"]
     fields = ["user", "organisation", "role"]
@@ -90,7 +93,7 @@ class PartnershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeadlinePolicy)
-class DeadlinePolicyAdmin(admin.ModelAdmin):
+class DeadlinePolicyAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "first_response_days", "resolution_days", "warning_days"]
     list_editable = ["first_response_days", "resolution_days", "warning_days"]
     list_filter = ["tier", "priority"]

@@ -18,6 +18,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from dorset_bcp.admin_widgets import NamedWidgetsAdminMixin
+
 from . import services
 from .forms import ResourceAdminForm, SeminarCancelForm, WatchSchemeAdminForm
 from .models import (
@@ -80,7 +82,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "position"]
     list_editable = ["position"]
     search_fields = ["name"]
@@ -126,7 +128,7 @@ class ResourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(SpecialistContact)
-class SpecialistContactAdmin(HttpsLinksMixin, admin.ModelAdmin):
+class SpecialistContactAdmin(NamedWidgetsAdminMixin, HttpsLinksMixin, admin.ModelAdmin):
     list_display = ["name", "team", "email", "phone", "is_active", "position"]
     list_filter = ["team", "is_active"]
     list_editable = ["is_active", "position"]
@@ -228,7 +230,7 @@ class SchemeMembershipAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["title", "scheme", "urgency", "posted_at", "posted_by", "expires_at"]
     list_filter = ["scheme", "urgency", "posted_at"]
     search_fields = ["title", "body"]
@@ -281,7 +283,7 @@ class BookingInline(ReadOnlyInline):
 
 
 @admin.register(Seminar)
-class SeminarAdmin(NoDeleteMixin, HttpsLinksMixin, admin.ModelAdmin):
+class SeminarAdmin(NamedWidgetsAdminMixin, NoDeleteMixin, HttpsLinksMixin, admin.ModelAdmin):
     list_display = ["title", "starts_at", "status", "capacity", "places_taken", "waiting"]
     list_filter = ["status", "topics", "starts_at"]
     search_fields = ["title", "theme", "venue"]
