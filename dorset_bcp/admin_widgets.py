@@ -30,7 +30,10 @@ def name_widgets(form, row: str) -> None:
     """Give each of a table row's boxes a name: its column's label and the row's object."""
     for field in form.fields.values():
         label = capfirst(str(field.label or ""))
-        field.widget.attrs.setdefault("aria-label", f"{label} ({row})" if label else row)
+        # The admin wraps a foreign key's select (for its add and change links); the wrapper's
+        # attrs are the original select's, not this form's copy, so name the copy itself.
+        widget = getattr(field.widget, "widget", field.widget)
+        widget.attrs.setdefault("aria-label", f"{label} ({row})" if label else row)
 
 
 def row_name(form) -> str:

@@ -6,8 +6,10 @@ from urllib.parse import parse_qsl, urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
@@ -918,7 +920,8 @@ class NPTOfficerInline(admin.TabularInline):
     model = NPTOfficer
     formset = NamedRowsInlineFormSet
     extra = 1
-    autocomplete_fields = ["user"]
+    # An id box with a lookup link, not Django's script-built search box, which has no name.
+    raw_id_fields = ["user"]
 
 
 @admin.register(NPTArea)
@@ -1132,3 +1135,15 @@ class UserAdmin(NamedWidgetsAdminMixin, BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     inlines = [NPTOfficerInline, BusinessMembershipInline]
+    # A plain list of choices, each named: Django's two-box picker adds an unnamed icon.
+    filter_horizontal = ()
+
+
+# Django's own group admin, with a plain list of permissions: its two-box picker adds an icon
+# with a prohibited aria-label from its script.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    filter_horizontal = ()

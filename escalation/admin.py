@@ -49,7 +49,7 @@ class GroupMembershipInline(admin.TabularInline):
     model = GroupMembership
     formset = NamedRowsInlineFormSet
     extra = 1
-    autocomplete_fields = ["user"]
+    raw_id_fields = ["user"]  # Django's search box has no name
     fields = ["user", "organisation", "role"]
 
 
@@ -58,7 +58,7 @@ class CoordinatingGroupAdmin(admin.ModelAdmin):
     list_display = ["name", "chair", "areas", "email", "phone"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
-    autocomplete_fields = ["chair"]
+    raw_id_fields = ["chair"]
     readonly_fields = ["areas"]
     inlines = [GroupMembershipInline]
 
@@ -74,14 +74,14 @@ class PartnershipMembershipInline(admin.TabularInline):
     model = PartnershipMembership
     formset = NamedRowsInlineFormSet
     extra = 1
-    autocomplete_fields = ["user"]
+    raw_id_fields = ["user"]  # Django's search box has no name
     fields = ["user", "organisation", "role"]
 
 
 @admin.register(Partnership)
 class PartnershipAdmin(admin.ModelAdmin):
     list_display = ["name", "chair", "email", "phone"]
-    autocomplete_fields = ["chair"]
+    raw_id_fields = ["chair"]
     inlines = [PartnershipMembershipInline]
 
     def has_add_permission(self, request):

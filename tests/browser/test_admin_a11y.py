@@ -155,6 +155,9 @@ def admin_links(page, selector: str) -> list[str]:
         and "/logout/" not in url
         # "View on site" leaves the admin for the public site, checked by its own tests.
         and not urlsplit(url).path.startswith("/admin/r/")
+        # A related field's add and change links open the same forms in a popup window.
+        and "_popup=" not in url
+        and "_to_field=" not in url
     ]
 
 
