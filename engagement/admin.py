@@ -8,8 +8,10 @@ from urllib.parse import parse_qsl, urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q
@@ -19,6 +21,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+
+from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
 
 from . import emails as outbox
 from . import services
@@ -1082,13 +1086,16 @@ class BusinessAdmin(NPTScopedAdmin):
 
 class PostcodeDistrictInline(admin.TabularInline):
     model = PostcodeDistrict
+    formset = NamedRowsInlineFormSet
     extra = 1
 
 
 class NPTOfficerInline(admin.TabularInline):
     model = NPTOfficer
+    formset = NamedRowsInlineFormSet
     extra = 1
-    autocomplete_fields = ["user"]
+    # An id box with a lookup link, not Django's script-built search box, which has no name.
+    raw_id_fields = ["user"]
 
 
 @admin.register(NPTArea)
@@ -1115,14 +1122,14 @@ class PostcodeDistrictAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConcernCategory)
-class ConcernCategoryAdmin(admin.ModelAdmin):
+class ConcernCategoryAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "is_cyber", "is_rural", "is_active", "position"]
     list_editable = ["position", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Outcome)
-class OutcomeAdmin(admin.ModelAdmin):
+class OutcomeAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "requires_note", "is_active", "position"]
     list_editable = ["position", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
@@ -1144,7 +1151,7 @@ class ResponseTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Signpost)
-class SignpostAdmin(admin.ModelAdmin):
+class SignpostAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["title", "when", "phone", "is_urgent", "is_active", "position"]
     list_editable = ["position", "is_active"]
 
@@ -1281,6 +1288,7 @@ def with_work_counts(request, app_list):
 
 class BusinessMembershipInline(admin.TabularInline):
     model = BusinessMembership
+    formset = NamedRowsInlineFormSet
     extra = 0
     raw_id_fields = ["business"]
 
@@ -1298,7 +1306,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(NamedWidgetsAdminMixin, BaseUserAdmin):
     add_form = UserCreationForm
     form = UserEditForm
     ordering = ["email"]
@@ -1316,6 +1324,18 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     inlines = [NPTOfficerInline, BusinessMembershipInline]
+    # A plain list of choices, each named: Django's two-box picker adds an unnamed icon.
+    filter_horizontal = ()
+
+
+# Django's own group admin, with a plain list of permissions: its two-box picker adds an icon
+# with a prohibited aria-label from its script.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    filter_horizontal = ()
 
 
 # The specialist teams' screens build on the classes above, so they are registered after them.

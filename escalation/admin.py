@@ -7,6 +7,7 @@ changes only through its triage forms. Group and Partnership members work in /pa
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
 from engagement.admin import (
     EscalateForm,
     EventWordsMixin,
@@ -46,8 +47,9 @@ class PartnerOrganisationAdmin(admin.ModelAdmin):
 
 class GroupMembershipInline(admin.TabularInline):
     model = GroupMembership
+    formset = NamedRowsInlineFormSet
     extra = 1
-    autocomplete_fields = ["user"]
+    raw_id_fields = ["user"]  # Django's search box has no name
     fields = ["user", "organisation", "role"]
 
 
@@ -56,7 +58,7 @@ class CoordinatingGroupAdmin(admin.ModelAdmin):
     list_display = ["name", "chair", "areas", "email", "phone"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
-    autocomplete_fields = ["chair"]
+    raw_id_fields = ["chair"]
     readonly_fields = ["areas"]
     inlines = [GroupMembershipInline]
 
@@ -70,15 +72,16 @@ class CoordinatingGroupAdmin(admin.ModelAdmin):
 
 class PartnershipMembershipInline(admin.TabularInline):
     model = PartnershipMembership
+    formset = NamedRowsInlineFormSet
     extra = 1
-    autocomplete_fields = ["user"]
+    raw_id_fields = ["user"]  # Django's search box has no name
     fields = ["user", "organisation", "role"]
 
 
 @admin.register(Partnership)
 class PartnershipAdmin(admin.ModelAdmin):
     list_display = ["name", "chair", "email", "phone"]
-    autocomplete_fields = ["chair"]
+    raw_id_fields = ["chair"]
     inlines = [PartnershipMembershipInline]
 
     def has_add_permission(self, request):
@@ -90,7 +93,7 @@ class PartnershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeadlinePolicy)
-class DeadlinePolicyAdmin(admin.ModelAdmin):
+class DeadlinePolicyAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "first_response_days", "resolution_days", "warning_days"]
     list_editable = ["first_response_days", "resolution_days", "warning_days"]
     list_filter = ["tier", "priority"]
