@@ -411,8 +411,9 @@ def concern_send_advice(
     body: str,
     submission_key: uuid.UUID | None = None,
 ) -> ConcernUpdate:
-    """A specialist team's advice to the business, posted in the team's name and emailed to
-    them; the NPT's triage (status, deadlines) is left as it was. A repeated key posts nothing."""
+    """A specialist team's advice to the business on an open concern, posted in the name of a
+    team still active and emailed to them; the NPT's triage (status, deadlines) is left as it
+    was. A repeated key posts nothing."""
     if not SpecialistTeamMember.objects.filter(team=team, user=actor).exists():
         raise ValidationError(f"Only members of the {team} send advice in its name.")
     with transaction.atomic():
@@ -421,6 +422,15 @@ def concern_send_advice(
             return repeat
         if not SpecialistReferral.objects.filter(concern=concern, team=team).exists():
             raise ValidationError(f"This concern was not referred to the {team}.")
+        if not concern.is_open:
+            raise ValidationError(
+                f"This concern has an outcome already ({concern.get_status_display()}); "
+                "advice was not sent."
+            )
+        if not SpecialistTeam.objects.filter(pk=team.pk, is_active=True).exists():
+            raise ValidationError(
+                f"The {team} is no longer active; advice was not sent in its name."
+            )
         advice = ConcernUpdate.objects.create(
             concern=concern,
             author=actor,
