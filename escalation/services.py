@@ -231,18 +231,6 @@ def _move(locked, *, actor, to_tier, event_kind, detail):
 # to reply and to give an outcome. The reason or guidance stays between the partners.
 
 
-def _held_by(tier: int, area: str, group: str | None, partnership: str) -> tuple[str, str]:
-    """Who holds a concern at a tier, in a business's words: (name, name with what it is)."""
-    if tier == Concern.Tier.PARTNERSHIP:
-        name = f"the {partnership}" if partnership else "the Business Safety Partnership"
-        return name, f"{name}, which covers all of Dorset"
-    if tier == Concern.Tier.GROUP:
-        name = f"the {group}" if group else "the Business Co-ordinating Group for your area"
-        return name, f"{name}, which brings police, councils and businesses together"
-    name = f"the {area} Neighbourhood Policing Team"
-    return name, name
-
-
 @lru_cache(maxsize=256)
 def _date_in_words(moment: dt.datetime | None) -> str:
     # A sweep's moves share a handful of deadlines (one per tier and priority), so a notice to
@@ -254,8 +242,11 @@ def _date_in_words(moment: dt.datetime | None) -> str:
 
 def _moved_concern(row: dict, partnership: str) -> dict:
     """One line of a business's "your concern has moved" email, from a row of _MOVED_COLUMNS."""
-    short, held_by = _held_by(
-        row["tier"], row["npt_area__name"], row["npt_area__group__name"], partnership
+    short, held_by = selectors.held_by_in_words(
+        tier=row["tier"],
+        area=row["npt_area__name"],
+        group=row["npt_area__group__name"],
+        partnership=partnership,
     )
     return {
         "reference": row["reference"],
