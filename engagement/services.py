@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -351,8 +352,9 @@ def specialist_teams_reached_by(concern: Concern) -> list[SpecialistTeam]:
 
 
 def concern_refer_to_specialists(*, concern: Concern) -> list[SpecialistReferral]:
-    """Refer an arrived concern to each specialist team it reaches and email the team's
-    members; once per team, however often it runs. Returns the referrals made now."""
+    """Refer an arrived concern to each specialist team it reaches and email each member of the
+    teams referred now once, naming those teams; once per team, however often it runs. Returns
+    the referrals made now."""
     if concern.status == Concern.Status.UNCONFIRMED:
         return []  # a guest's report arrives when the guest confirms it
     teams = specialist_teams_reached_by(concern)
@@ -374,15 +376,30 @@ def concern_refer_to_specialists(*, concern: Concern) -> list[SpecialistReferral
             except IntegrityError:
                 continue
             made.append(referral)
-            members = SpecialistTeamMember.objects.filter(
-                team=team, user__is_active=True
-            ).select_related("user")
-            for member in members:
-                email_queue(
-                    to=member.user.email,
-                    template="specialist_referral",
-                    context={"concern": concern, "team": team},
-                )
+        if not made:
+            return made
+        # Someone in two of the teams hears once; and only staff can open the admin the email
+        # links to, so an account without staff status is not sent there.
+        team_names: dict[int, list[str]] = defaultdict(list)
+        emails: dict[int, str] = {}
+        members = (
+            SpecialistTeamMember.objects.filter(
+                team__in=[referral.team for referral in made],
+                user__is_active=True,
+                user__is_staff=True,
+            )
+            .order_by("team__name", "pk")
+            .values_list("user_id", "user__email", "team__name")
+        )
+        for user_id, email, team_name in members:
+            emails[user_id] = email
+            team_names[user_id].append(team_name)
+        for user_id, email in emails.items():
+            email_queue(
+                to=email,
+                template="specialist_referral",
+                context={"concern": concern, "teams": team_names[user_id]},
+            )
     return made
 
 
@@ -394,8 +411,9 @@ def concern_send_advice(
     body: str,
     submission_key: uuid.UUID | None = None,
 ) -> ConcernUpdate:
-    """A specialist team's advice to the business, posted in the team's name and emailed to
-    them; the NPT's triage (status, deadlines) is left as it was. A repeated key posts nothing."""
+    """A specialist team's advice to the business on an open concern, posted in the name of a
+    team still active and emailed to them; the NPT's triage (status, deadlines) is left as it
+    was. A repeated key posts nothing."""
     if not SpecialistTeamMember.objects.filter(team=team, user=actor).exists():
         raise ValidationError(f"Only members of the {team} send advice in its name.")
     with transaction.atomic():
@@ -404,6 +422,15 @@ def concern_send_advice(
             return repeat
         if not SpecialistReferral.objects.filter(concern=concern, team=team).exists():
             raise ValidationError(f"This concern was not referred to the {team}.")
+        if not concern.is_open:
+            raise ValidationError(
+                f"This concern has an outcome already ({concern.get_status_display()}); "
+                "advice was not sent."
+            )
+        if not SpecialistTeam.objects.filter(pk=team.pk, is_active=True).exists():
+            raise ValidationError(
+                f"The {team} is no longer active; advice was not sent in its name."
+            )
         advice = ConcernUpdate.objects.create(
             concern=concern,
             author=actor,

@@ -124,9 +124,10 @@ class AdviceForm(TriageMessageForm):
 def _send_advice(concern, user, data):
     # A member of two teams the concern reached writes for the first by name; both are told in
     # the same thread.
+    # An active team first: one that has been stood down is refused by the service.
     team = (
         SpecialistTeam.objects.filter(memberships__user=user, referrals__concern=concern)
-        .order_by("name")
+        .order_by("-is_active", "name")
         .first()
     )
     if team is None:
@@ -140,8 +141,15 @@ def _send_advice(concern, user, data):
     )
 
 
+class AdviceAction(TriageAction):
+    def applies(self, item) -> bool:
+        # Advice goes on an open concern, from a team still active (the `can_advise` the
+        # members' queryset annotates); the service refuses the rest under its lock.
+        return item.is_open and getattr(item, "can_advise", False)
+
+
 SPECIALIST_ACTIONS = {
-    "advice": TriageAction(
+    "advice": AdviceAction(
         form=AdviceForm,
         title="Send advice to the business",
         button="Send advice",
@@ -254,9 +262,41 @@ class SpecialistConcernAdmin(TriageAdminMixin, admin.ModelAdmin):
         if not teams:
             return queryset.none()
         # County-wide, but only what was referred to the member's teams on arrival.
-        return queryset.filter(
-            Exists(SpecialistReferral.objects.filter(concern=OuterRef("pk"), team__in=teams))
-        ).exclude(status=Concern.Status.UNCONFIRMED)
+        return (
+            queryset.filter(
+                Exists(SpecialistReferral.objects.filter(concern=OuterRef("pk"), team__in=teams))
+            )
+            .exclude(status=Concern.Status.UNCONFIRMED)
+            .annotate(
+                can_advise=Exists(
+                    SpecialistReferral.objects.filter(
+                        concern=OuterRef("pk"), team__in=teams, team__is_active=True
+                    )
+                )
+            )
+        )
+
+    def _not_applicable(self, current, action) -> str | None:
+        # Refused before the call, so the form is not offered again once the concern is closed.
+        if isinstance(action, AdviceAction) and not current.is_open:
+            return (
+                f"This concern has an outcome already ({current.get_status_display()}); "
+                "advice was not sent."
+            )
+        return super()._not_applicable(current, action)
+
+    def triage_notice(self, item) -> str:
+        """Why the advice form is missing, when it is."""
+        if not item.is_open:
+            outcome = f": {item.outcome}" if item.outcome_id else ""
+            return (
+                f"This concern has an outcome{outcome}, so advice is no longer sent. "
+                "You can still add an internal note."
+            )
+        return (
+            "Your teams this concern was referred to are no longer active, so advice is not "
+            "sent in their name. You can still add an internal note."
+        )
 
     # Members of a specialist team only: an administrator works in the concerns list itself.
     def has_module_permission(self, request):

@@ -151,6 +151,7 @@ def _concern_page(request, concern, *, track_token=None, reply_form=None, feedba
         "track_token": track_token,
         "reply_form": reply_form or MessageForm(),
         "feedback_form": feedback_form or FeedbackForm(),
+        "held_by": _holder_words(concern),
     }
     return render(request, "engagement/concern_detail.html", context)
 
@@ -267,11 +268,9 @@ def concern_feedback(request, reference):
 
 def _holder_words(concern) -> str:
     """Who heard what the business said, in the words the business reads."""
-    if concern.tier == Concern.Tier.NPT:
-        return "the officer"
-    from escalation.selectors import owning_body  # escalation builds on engagement
+    from escalation.selectors import concern_held_by  # escalation builds on engagement
 
-    return f"the {owning_body(concern)}"
+    return concern_held_by(concern)
 
 
 def _back_to(concern, track_token):

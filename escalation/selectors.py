@@ -216,6 +216,35 @@ def owning_body(item: Concern | Theme, *, partnership: Partnership | None = None
     return Body(item.tier, "npt", f"{area} Neighbourhood Policing Team", area)
 
 
+# Who holds a concern, in the business's words: the moved-on emails, the messages after a reply
+# and the concern's page all say it the same way.
+
+
+def held_by_in_words(
+    *, tier: int, area: str, group: str | None, partnership: str
+) -> tuple[str, str]:
+    """Who holds a concern at a tier, in a business's words: (name, name with what it is)."""
+    if tier == Concern.Tier.PARTNERSHIP:
+        name = f"the {partnership}" if partnership else "the Business Safety Partnership"
+        return name, f"{name}, which covers all of Dorset"
+    if tier == Concern.Tier.GROUP:
+        name = f"the {group}" if group else "the Business Co-ordinating Group for your area"
+        return name, f"{name}, which brings police, councils and businesses together"
+    name = f"the {area} Neighbourhood Policing Team"
+    return name, name
+
+
+def concern_held_by(concern: Concern) -> str:
+    """Who holds the concern now, in its business's words. Load npt_area__group first."""
+    body = owning_body(concern)
+    return held_by_in_words(
+        tier=concern.tier,
+        area=concern.npt_area.name,
+        group=body.name if body.kind == "group" and body.obj is not None else None,
+        partnership=body.name if body.kind == "partnership" else "",
+    )[0]
+
+
 # Who hears about an item: the body's members, or its shared mailbox when it has none.
 
 

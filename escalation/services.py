@@ -19,6 +19,7 @@ periodic task runs after the sweep). A manual move emails its business with the 
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,10 @@ SWEEP_BATCH_SIZE = 10_000
 SWEEP_STALE_AFTER = dt.timedelta(minutes=5)
 # Items listed in one notification email; the rest are counted and waiting in the queue.
 NOTIFY_LIST_LIMIT = 50
+# The businesses' notices go out this many addresses to a transaction, for at most this long a
+# call: a backlog is worked off over several beats rather than rolled back by the time limit.
+NOTIFY_BUSINESSES_BATCH = 500
+NOTIFY_BUSINESSES_BUDGET = dt.timedelta(minutes=2)
 
 RULE_OVERDUE = "overdue"
 RULE_OVERDUE_AT_TOP = "overdue_at_top"
@@ -226,18 +231,6 @@ def _move(locked, *, actor, to_tier, event_kind, detail):
 # to reply and to give an outcome. The reason or guidance stays between the partners.
 
 
-def _held_by(tier: int, area: str, group: str | None, partnership: str) -> tuple[str, str]:
-    """Who holds a concern at a tier, in a business's words: (name, name with what it is)."""
-    if tier == Concern.Tier.PARTNERSHIP:
-        name = f"the {partnership}" if partnership else "the Business Safety Partnership"
-        return name, f"{name}, which covers all of Dorset"
-    if tier == Concern.Tier.GROUP:
-        name = f"the {group}" if group else "the Business Co-ordinating Group for your area"
-        return name, f"{name}, which brings police, councils and businesses together"
-    name = f"the {area} Neighbourhood Policing Team"
-    return name, name
-
-
 @lru_cache(maxsize=256)
 def _date_in_words(moment: dt.datetime | None) -> str:
     # A sweep's moves share a handful of deadlines (one per tier and priority), so a notice to
@@ -249,8 +242,11 @@ def _date_in_words(moment: dt.datetime | None) -> str:
 
 def _moved_concern(row: dict, partnership: str) -> dict:
     """One line of a business's "your concern has moved" email, from a row of _MOVED_COLUMNS."""
-    short, held_by = _held_by(
-        row["tier"], row["npt_area__name"], row["npt_area__group__name"], partnership
+    short, held_by = selectors.held_by_in_words(
+        tier=row["tier"],
+        area=row["npt_area__name"],
+        group=row["npt_area__group__name"],
+        partnership=partnership,
     )
     return {
         "reference": row["reference"],
@@ -1074,14 +1070,20 @@ def _audience_name(audience, sample: list[dict], partnership: Partnership) -> st
     return f"the {area} Neighbourhood Policing Team"
 
 
-def sweep_notify_businesses() -> int:
+def sweep_notify_businesses(
+    *,
+    batch_size: int = NOTIFY_BUSINESSES_BATCH,
+    budget: dt.timedelta = NOTIFY_BUSINESSES_BUDGET,
+) -> int:
     """Tell each business, once, of its concerns the sweeps moved; returns emails queued.
 
-    One email per contact address for every untold move, however many batches or overlapping
-    runs made them: it waits, as the bodies' notices do, while a run is still moving items, and
-    claims the notices under row locks, so a second notifier finds them told. A constant number
-    of queries whatever the number of businesses; the rendering is the cost, which is why the
-    periodic task runs it after the sweep rather than inside it."""
+    One email per contact address for every untold move of the runs that have finished, however
+    many batches made them: it waits, as the bodies' notices do, while a run is still moving
+    items. Addresses are told a batch at a time, each batch its own transaction claiming its
+    notices with SKIP LOCKED, until none is left or the time budget is spent; what a time limit
+    cuts short is rolled back to its last batch and the next beat carries on from there. A
+    constant number of queries per batch; the rendering is the cost, which is why the periodic
+    task runs it after the sweep rather than inside it."""
     clock = timezone.now()
     untold = SweepBusinessNotice.objects.filter(notified_at__isnull=True)
     if not untold.exists():
@@ -1091,47 +1093,85 @@ def sweep_notify_businesses() -> int:
     )
     if alive.exists():
         return 0  # told with the running sweep's moves, once it finishes
-    with transaction.atomic():
-        claimed = list(
-            untold.select_for_update().order_by("pk").values_list("pk", "email", "concerns")
-        )
-        if not claimed:
-            return 0
-        by_address: dict[str, set[int]] = defaultdict(set)
-        for _, email, concern_ids in claimed:
-            by_address[email].update(concern_ids)
-        wanted = {pk for ids in by_address.values() for pk in ids}
-        # Read as they are now: a concern resolved since it moved is told by its outcome email.
-        rows = {
-            row["pk"]: row
-            for row in Concern.objects.filter(
-                pk__in=wanted, status__in=Concern.OPEN_STATUSES
-            ).values(*_MOVED_COLUMNS)
-        }
-        partnership = Partnership.load().name
-        messages = []
-        for _address, concern_ids in sorted(by_address.items()):
-            moved = [rows[pk] for pk in sorted(concern_ids) if pk in rows]
-            if not moved:
-                continue
-            messages.append(
-                (
-                    moved[0]["contact_email"],
-                    email_render(
-                        template="concern_moved",
-                        context={
-                            "contact_name": moved[0]["contact_name"],
-                            "concerns": [_moved_concern(row, partnership) for row in moved],
-                            "returned": False,
-                        },
-                    ),
-                )
+    deadline = time.monotonic() + budget.total_seconds()
+    partnership = Partnership.load().name
+    queued = 0
+    after = (
+        ""  # addresses are taken in order, so one whose notices another notifier holds is passed
+    )
+    while True:
+        with transaction.atomic():
+            told, addresses = _notify_business_batch(
+                after=after, batch_size=batch_size, partnership=partnership
             )
-        email_queue_many(emails=messages)
-        SweepBusinessNotice.objects.filter(pk__in=[pk for pk, _, _ in claimed]).update(
-            notified_at=clock
+        queued += told
+        if len(addresses) < batch_size:
+            return queued
+        after = addresses[-1]
+        if time.monotonic() >= deadline:
+            logger.info("Businesses' notices: time budget spent; the next beat carries on.")
+            return queued
+
+
+def _notify_business_batch(*, after: str, batch_size: int, partnership: str):
+    """Claim and tell the next batch of addresses; returns (emails queued, addresses looked at)."""
+    clock = timezone.now()
+    # Only a run that has finished, or gone quiet (killed), is told: checked in the claim
+    # itself, so a run that starts after the caller looked has none of its moves told early
+    # and the rest in a second email.
+    told_runs = Sweep.objects.filter(
+        Q(finished_at__isnull=False) | Q(heartbeat_at__lt=clock - SWEEP_STALE_AFTER)
+    ).values("pk")
+    ready = SweepBusinessNotice.objects.filter(
+        notified_at__isnull=True, sweep_id__in=told_runs, email__gt=after
+    )
+    addresses = list(
+        ready.order_by("email").values_list("email", flat=True).distinct()[:batch_size]
+    )
+    if not addresses:
+        return 0, addresses
+    claimed = list(
+        ready.filter(email__in=addresses)
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", "email", "concerns")
+    )
+    if not claimed:
+        return 0, addresses  # another notifier holds these; it tells them
+    by_address: dict[str, set[int]] = defaultdict(set)
+    for _, email, concern_ids in claimed:
+        by_address[email].update(concern_ids)
+    wanted = {pk for ids in by_address.values() for pk in ids}
+    # Read as they are now: a concern resolved since it moved is told by its outcome email.
+    rows = {
+        row["pk"]: row
+        for row in Concern.objects.filter(pk__in=wanted, status__in=Concern.OPEN_STATUSES).values(
+            *_MOVED_COLUMNS
         )
-    return len(messages)
+    }
+    messages = []
+    for _address, concern_ids in sorted(by_address.items()):
+        moved = [rows[pk] for pk in sorted(concern_ids) if pk in rows]
+        if not moved:
+            continue
+        messages.append(
+            (
+                moved[0]["contact_email"],
+                email_render(
+                    template="concern_moved",
+                    context={
+                        "contact_name": moved[0]["contact_name"],
+                        "concerns": [_moved_concern(row, partnership) for row in moved],
+                        "returned": False,
+                    },
+                ),
+            )
+        )
+    email_queue_many(emails=messages)
+    SweepBusinessNotice.objects.filter(pk__in=[pk for pk, _, _ in claimed]).update(
+        notified_at=clock
+    )
+    return len(messages), addresses
 
 
 _NOTICES = (

@@ -5,7 +5,9 @@ next run finds the same rows still due (or already moved) and claims them condit
 Schedules live in settings.CELERY_BEAT_SCHEDULE; nothing here uses an ETA or countdown.
 """
 
+import datetime as dt
 import logging
+import time
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -29,15 +31,24 @@ RETRY = {
 
 # A run killed by its hard limit has its committed moves counted and tallied already; once it
 # has been quiet for services.SWEEP_STALE_AFTER the next run tells them.
-@shared_task(ignore_result=True, soft_time_limit=540, time_limit=600, **RETRY)
+SWEEP_SOFT_LIMIT = 540
+# Left of the soft limit when the businesses' notices stop taking batches: one batch renders
+# in seconds, so the last one commits well before the limit would roll it back.
+NOTICE_MARGIN = 60
+
+
+@shared_task(ignore_result=True, soft_time_limit=SWEEP_SOFT_LIMIT, time_limit=600, **RETRY)
 def escalate_overdue() -> dict:
+    started = time.monotonic()
     report = services.sweep_run(trigger="beat")
     for line in report.lines():
         logger.info("escalate_overdue: %s", line)
     # After the sweep, not inside it: the moves and the bodies' notices commit first, and the
     # businesses' emails (one each, rendered one by one) follow; a run that dies here leaves
-    # them untold for the next beat to send.
-    told = services.sweep_notify_businesses()
+    # the batch it was on untold for the next beat to send (those before it are told).
+    left = SWEEP_SOFT_LIMIT - NOTICE_MARGIN - (time.monotonic() - started)
+    budget = min(services.NOTIFY_BUSINESSES_BUDGET, dt.timedelta(seconds=max(left, 0)))
+    told = services.sweep_notify_businesses(budget=budget)
     if told:
         logger.info("escalate_overdue: told %s business contact(s) their concern moved.", told)
     return {"escalated": report.escalated_total, "flagged": report.flagged, "told": told}

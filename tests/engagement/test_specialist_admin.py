@@ -234,6 +234,67 @@ def test_advice_is_refused_for_a_team_the_concern_never_reached(rural_specialist
     assert not ConcernUpdate.objects.exists()
 
 
+def advise(client, concern, body="Mark your saddles with your postcode."):
+    return client.post(
+        triage_url(concern, "advice"),
+        {
+            "advice-body": body,
+            "advice-submission_key": str(uuid.uuid4()),
+            "advice-seen": seen(concern),
+        },
+    )
+
+
+def test_it_offers_no_advice_on_a_concern_with_an_outcome_and_refuses_it_posted(
+    client, rural_specialist, rural_concern
+):
+    Concern.objects.filter(pk=rural_concern.pk).update(status=Concern.Status.RESOLVED)
+    rural_concern.refresh_from_db()
+    client.force_login(rural_specialist)
+    page = client.get(change_url(rural_concern)).content.decode()
+    assert "Send advice" not in page and "Add note" in page
+    assert "advice is no longer sent" in page
+    response = advise(client, rural_concern)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "has an outcome already (Outcome given); advice was not sent." in page
+    assert "Advice for the business" not in page  # not offered again
+    from engagement.models import SpecialistTeam
+
+    with pytest.raises(services.ValidationError, match="has an outcome already"):
+        services.concern_send_advice(
+            concern=rural_concern,
+            actor=rural_specialist,
+            team=SpecialistTeam.objects.get(slug="rural-crime-team"),
+            body="Too late.",
+        )
+    assert not ConcernUpdate.objects.exists()
+    assert not OutboundEmail.objects.filter(subject__startswith="Advice").exists()
+
+
+def test_it_offers_no_advice_from_a_team_no_longer_active_and_refuses_it_posted(
+    client, rural_specialist, rural_concern
+):
+    from engagement.models import SpecialistTeam
+
+    SpecialistTeam.objects.filter(slug="rural-crime-team").update(is_active=False)
+    client.force_login(rural_specialist)
+    page = client.get(change_url(rural_concern)).content.decode()
+    assert "Send advice" not in page and "Add note" in page
+    assert "no longer active" in page
+    response = advise(client, rural_concern)
+    assert response.status_code == 400
+    assert "The Rural Crime Team is no longer active" in response.content.decode()
+    assert not ConcernUpdate.objects.exists()
+    with pytest.raises(services.ValidationError, match="no longer active"):
+        services.concern_send_advice(
+            concern=rural_concern,
+            actor=rural_specialist,
+            team=SpecialistTeam.objects.get(slug="rural-crime-team"),
+            body="Still here.",
+        )
+
+
 # Nothing else
 
 

@@ -155,6 +155,30 @@ def test_it_does_not_email_a_member_whose_account_is_closed(owner, business, cyb
     assert specialist_emails(cyber_specialist) == []
 
 
+def test_it_emails_someone_in_two_teams_once_naming_both(owner, business, cyber_specialist):
+    from engagement.models import SpecialistTeamMember
+
+    SpecialistTeamMember.objects.create(
+        user=cyber_specialist, team=SpecialistTeam.objects.get(slug="rural-crime-team")
+    )
+    business.is_rural = True
+    business.save(update_fields=["is_rural"])
+    concern = submit(business, owner, "cyber")
+    assert teams_of(concern) == {"cyber-protect", "rural-crime-team"}
+    [email] = specialist_emails(cyber_specialist)
+    for text in (email.subject, email.body_text, email.body_html):
+        assert "Cyber-Crime Protect and Prevention Officer" in text
+        assert "Rural Crime Team" in text
+
+
+def test_it_does_not_email_a_member_without_staff_status(owner, business, cyber_specialist):
+    # The email links into the admin, which only staff can open.
+    cyber_specialist.is_staff = False
+    cyber_specialist.save(update_fields=["is_staff"])
+    submit(business, owner, "cyber")
+    assert specialist_emails(cyber_specialist) == []
+
+
 def test_it_publishes_the_email_only_after_the_arrival_commits(
     django_capture_on_commit_callbacks, owner, business, cyber_specialist
 ):

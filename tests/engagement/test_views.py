@@ -234,7 +234,7 @@ def test_it_takes_a_reply_and_restarts_the_clock(owner_client, concern, npt_offi
     assert concern.status == Concern.Status.IN_PROGRESS
     assert concern.updates.get(kind="reply").body == "Yes, from the till camera."
     page = owner_client.get(response["Location"]).content.decode()
-    assert "Your reply has been sent to the officer." in page
+    assert "Your reply has been sent to the Poole Neighbourhood Policing Team." in page
 
 
 def test_it_refuses_an_empty_reply_and_explains(owner_client, concern):
@@ -280,7 +280,7 @@ def test_it_reopens_a_concern_the_owner_says_is_not_resolved(owner_client, resol
     resolved.refresh_from_db()
     assert resolved.status == Concern.Status.IN_PROGRESS
     page = owner_client.get(response["Location"]).content.decode()
-    assert "We have reopened your concern and told the officer." in page
+    assert "We have reopened your concern and told the Poole Neighbourhood Policing Team." in page
 
 
 def test_it_asks_again_when_feedback_is_not_chosen(owner_client, resolved):

@@ -282,3 +282,86 @@ def test_the_periodic_task_and_the_command_tell_the_businesses(
 
     assert len(business_emails(other_owner.email)) == 1
     assert "Told 1 business contact(s) that their concern moved." in capsys.readouterr().out
+
+
+def shops(area, count):
+    """`count` businesses' owners, each with one overdue concern."""
+    people = []
+    for n in range(count):
+        person = factories.UserFactory(email=f"shop{n}@example.org")
+        overdue(factories.BusinessFactory(owner=person, npt_area=area), person)
+        people.append(person)
+    return people
+
+
+def test_a_backlog_is_told_in_batches_and_a_failed_batch_keeps_the_ones_before(
+    chain, area, monkeypatch
+):
+    people = shops(area, 5)
+    services.sweep_run()
+    real_queue_many = services.email_queue_many
+    calls = []
+
+    def fails_on_the_second_batch(*, emails):
+        calls.append(len(emails))
+        if len(calls) == 2:
+            raise RuntimeError("the worker's time limit")
+        return real_queue_many(emails=emails)
+
+    monkeypatch.setattr(services, "email_queue_many", fails_on_the_second_batch)
+    with pytest.raises(RuntimeError):
+        services.sweep_notify_businesses(batch_size=2)
+    # The first batch's two addresses were told in their own transaction and stay told.
+    told = [p.email for p in people if business_emails(p.email)]
+    assert told == ["shop0@example.org", "shop1@example.org"]
+    assert SweepBusinessNotice.objects.filter(notified_at__isnull=True).count() == 3
+
+    monkeypatch.setattr(services, "email_queue_many", real_queue_many)
+    assert services.sweep_notify_businesses(batch_size=2) == 3
+    assert [len(business_emails(p.email)) for p in people] == [1] * 5
+
+
+def test_a_backlog_is_told_over_several_calls_when_the_time_budget_is_spent(chain, area):
+    people = shops(area, 5)
+    services.sweep_run()
+    no_time = dt.timedelta(0)
+
+    # At least one batch a call, so each beat makes headway.
+    told = [services.sweep_notify_businesses(batch_size=2, budget=no_time) for _ in range(4)]
+
+    assert told == [2, 2, 1, 0]
+    assert [len(business_emails(p.email)) for p in people] == [1] * 5
+
+
+def test_a_run_that_starts_while_the_notices_go_out_is_told_when_it_finishes(
+    chain, business, owner
+):
+    from escalation.models import Sweep
+
+    first = overdue(business, owner)
+    services.sweep_run()
+    second = factories.ConcernFactory(business=business, reporter=owner)
+    started = {}
+
+    def a_run_starts_after_the_check(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if 'heartbeat_at" >=' in sql and not started:
+            # Right after the notifier looked for a running sweep: one starts and commits the
+            # first batch of its moves.
+            started["run"] = Sweep.objects.create(started_at=timezone.now())
+            SweepBusinessNotice.objects.create(
+                sweep=started["run"], email=owner.email, concerns=[second.pk]
+            )
+        return result
+
+    with connection.execute_wrapper(a_run_starts_after_the_check):
+        assert services.sweep_notify_businesses() == 1
+    assert started
+    [email] = business_emails(owner.email)
+    assert first.reference in email.body_text
+    assert second.reference not in email.body_text  # its run is still going
+
+    Sweep.objects.filter(pk=started["run"].pk).update(finished_at=timezone.now())
+    assert services.sweep_notify_businesses() == 1
+    _, later = business_emails(owner.email)
+    assert second.reference in later.body_text and first.reference not in later.body_text

@@ -152,3 +152,43 @@ def test_the_business_is_told_who_heard_its_reply(client, chain, business, owner
         "Your reply has been sent to the BCP Business Co-ordinating Group."
         in response.content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    ("tier", "held_by"),
+    [
+        (1, "the Poole Neighbourhood Policing Team"),
+        (2, "the BCP Business Co-ordinating Group"),
+        (3, "the Wessex Business Safety Partnership"),
+    ],
+)
+def test_the_page_the_reply_message_and_the_email_name_the_same_holder(
+    client, chain, business, owner, npt_officer, tier, held_by
+):
+    from escalation.models import Partnership
+
+    Partnership.objects.update(name="Wessex Business Safety Partnership")
+    # Nobody is assigned: the business is not told an officer has it.
+    concern = at_tier(business, owner, tier)
+    client.force_login(owner)
+
+    page = client.get(concern.get_absolute_url()).content.decode()
+    assert f"It goes to whoever has your concern now: {held_by}." in page
+
+    response = client.post(
+        reverse("engagement:concern_reply", args=[concern.reference]),
+        {"body": "It happened again."},
+        follow=True,
+    )
+    assert f"Your reply has been sent to {held_by}." in response.content.decode()
+
+    if tier < 3:
+        from escalation import services
+
+        OutboundEmail.objects.all().delete()
+        services.item_escalate(
+            item=Concern.objects.get(pk=concern.pk), actor=None, reason="Wider problem."
+        )
+        moved = Concern.objects.get(pk=concern.pk)
+        [email] = OutboundEmail.objects.filter(to=concern.contact_email)
+        assert email.subject.endswith(f"is now with {selectors.concern_held_by(moved)}")
