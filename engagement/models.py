@@ -658,8 +658,15 @@ class ConcernUpdate(models.Model):
     # The hidden one-time key of the form that posted it: a double-click posts once.
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     # Advice a specialist team sent in its own name (the author is the member who wrote it).
+    # No index: nothing looks updates up by team, and building one would lock writes to
+    # this large, busy table while it is built.
     specialist_team = models.ForeignKey(
-        SpecialistTeam, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        SpecialistTeam,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
