@@ -2,7 +2,6 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -179,15 +178,10 @@ class Business(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "businesses"
-        indexes = [
-            # The officers' search finds businesses by any part of the name or postcode
-            # (engagement.search, `ILIKE '%..%'`): trigram indexes serve it. PostgreSQL only
-            # (engagement migration 0011).
-            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="business_name_trgm_idx"),
-            GinIndex(
-                fields=["postcode"], opclasses=["gin_trgm_ops"], name="business_postcode_trgm_idx"
-            ),
-        ]
+        # The officers' search finds businesses by any part of the name or postcode
+        # (engagement.search, `ILIKE '%..%'`): trigram indexes serve it on PostgreSQL. They are
+        # built by engagement migration 0015 and kept out of the models' indexes (migration
+        # 0017): SQLite has no GIN, and its table rebuilds recreate every declared index.
 
     def __str__(self):
         return self.name
@@ -551,8 +545,8 @@ class Concern(models.Model):
                 condition=models.Q(status__in=_OPEN, tier__gte=2),
                 name="concern_queue_idx",
             ),
-            # The officers' search by words of the description (PostgreSQL only).
-            GinIndex(CONCERN_WORDS, name="concern_words_idx"),
+            # The officers' search by words of the description has a GIN index on
+            # CONCERN_WORDS, PostgreSQL only and so not declared here (see Business.Meta).
             # The insight roll-up (escalation.rollup) recounts the outcomes given on a day and
             # the concerns open now; without these each refresh read the whole table.
             models.Index(
@@ -669,8 +663,15 @@ class ConcernUpdate(models.Model):
     # The hidden one-time key of the form that posted it: a double-click posts once.
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     # Advice a specialist team sent in its own name (the author is the member who wrote it).
+    # No index: nothing looks updates up by team, and building one would lock writes to
+    # this large, busy table while it is built.
     specialist_team = models.ForeignKey(
-        SpecialistTeam, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        SpecialistTeam,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:

@@ -276,6 +276,9 @@ class Alert(models.Model):
     # Set when every member who wants it at once has an email queued; until then a task (or
     # the sweep, if its message was lost) is writing them, and the page says it is being sent.
     queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a sender last wrote a batch of its emails: the sweep leaves an alert alone while
+    # its sender is still going, however long a large scheme takes.
+    sending_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-posted_at", "-pk"]

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from engagement.emails import (
@@ -367,6 +368,7 @@ def alert_send_immediate(*, alert: Alert, batch_size: int = ALERT_BATCH_SIZE) ->
             expires_at = (
                 Alert.objects.select_for_update().values_list("expires_at").get(pk=alert.pk)[0]
             )
+            Alert.objects.filter(pk=alert.pk).update(sending_at=timezone.now())
             batch = []
             if expires_at is None or expires_at > timezone.now():
                 batch = list(
@@ -418,12 +420,15 @@ def alert_send_unqueued(*, now: dt.datetime | None = None) -> int:
     """Send the alerts of the last day whose send task never ran (its message was lost while
     the broker was down); safe beside the task itself. Returns how many emails were queued."""
     now = now or timezone.now()
-    alerts = Alert.objects.filter(
-        queued_at__isnull=True,
-        posted_at__gte=now - ALERT_SWEEP_LOOKBACK,
-        # The task normally finishes within seconds of the post; leave it that long.
-        posted_at__lte=now - ALERT_SWEEP_GRACE,
-    ).order_by("pk")
+    alerts = (
+        Alert.objects.filter(queued_at__isnull=True, posted_at__gte=now - ALERT_SWEEP_LOOKBACK)
+        # The task normally starts within seconds of the post and marks every batch it
+        # writes; an alert is left to it until it has been silent that long, so a large
+        # scheme's sender still going is not joined by another every minute.
+        .annotate(last_sign=Coalesce("sending_at", "posted_at"))
+        .filter(last_sign__lte=now - ALERT_SWEEP_GRACE)
+        .order_by("pk")
+    )
     return sum(alert_send_immediate(alert=alert) for alert in alerts)
 
 

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -254,19 +255,35 @@ def alert_detail(request, slug, pk):
     )
 
 
+def _page_holding(waiting, pk):
+    """The page number on which the waiting application pk is listed, or None."""
+    membership = waiting.filter(pk=pk).values("applied_at").first()
+    if membership is None:
+        return None
+    before = waiting.filter(
+        Q(applied_at__lt=membership["applied_at"])
+        | Q(applied_at=membership["applied_at"], pk__lt=pk)
+    ).count()
+    return before // MANAGE_ROWS_PER_PAGE + 1
+
+
 def _manage_page(request, scheme, *, decision_forms=None, alert_form=None, status=200):
     can_decide = selectors.can_manage_scheme(request.user, scheme)
     can_post = selectors.can_post_alert(request.user, scheme)
     pending = members = None
     if can_decide:
         decision_forms = decision_forms or {}
+        waiting = scheme.memberships.filter(status=SchemeMembership.Status.PENDING)
+        applications_page = request.GET.get("applications")
+        if decision_forms:
+            # A refused decision must be shown with its errors, so open the page holding
+            # that application even if others were decided since the page was loaded.
+            applications_page = _page_holding(waiting, next(iter(decision_forms)))
         # Each list has its own page number, so paging one keeps the other where it was.
         pending = Paginator(
-            scheme.memberships.filter(status=SchemeMembership.Status.PENDING)
-            .select_related("business", "contact")
-            .order_by("applied_at", "pk"),
+            waiting.select_related("business", "contact").order_by("applied_at", "pk"),
             MANAGE_ROWS_PER_PAGE,
-        ).get_page(request.GET.get("applications"))
+        ).get_page(applications_page)
         for membership in pending:
             membership.decision_form = decision_forms.get(membership.pk) or DecisionForm(
                 prefix=f"d{membership.pk}"

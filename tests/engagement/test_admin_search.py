@@ -191,7 +191,7 @@ def test_it_offers_the_months_of_a_chosen_year_without_reading_the_rows(
     assert "Before 2022" in page
 
 
-# PostgreSQL serves each of these from the index made for it (engagement migration 0011): the
+# PostgreSQL serves each of these from the index made for it (engagement migration 0015): the
 # expressions must match the index's exactly, which only the plan shows. Sequential scans and
 # sorts are priced out so the tiny test tables do not hide a mismatch.
 

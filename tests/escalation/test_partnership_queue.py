@@ -256,7 +256,7 @@ def test_it_shows_a_member_of_both_their_group_and_the_county_top(
 
 @pytest.mark.postgres
 def test_it_reads_the_queue_from_its_index(poole_items, partnership_member):
-    # Open concerns above tier 1 come from concern_queue_idx (engagement migration 0011), not a
+    # Open concerns above tier 1 come from concern_queue_idx (engagement migration 0015), not a
     # scan of every concern with a probe of its events; the tiny test table would hide that, so
     # sequential scans are priced out.
     rows = review.queue(partnership_member, review.QueueFilters(tiers=(2, 3)))

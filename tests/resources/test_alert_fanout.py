@@ -137,6 +137,33 @@ def test_it_sends_an_alert_whose_task_was_lost(scheme, coordinator):
     assert alert.queued_at is not None
 
 
+def test_it_leaves_an_alert_to_its_sender_while_the_sender_is_still_going(scheme, coordinator):
+    members(scheme, 5)
+    with time_machine.travel(NOW, tick=False):
+        alert = services.alert_post(scheme=scheme, actor=coordinator, title="Big", body="Look")
+    # A large scheme's sender, still writing its batches five minutes on, has just marked one.
+    Alert.objects.filter(pk=alert.pk).update(sending_at=NOW + dt.timedelta(minutes=5))
+    with time_machine.travel(NOW + dt.timedelta(minutes=6), tick=False):
+        assert services.alert_send_unqueued() == 0
+    assert not AlertDelivery.objects.filter(alert=alert).exists()
+    with time_machine.travel(NOW + dt.timedelta(minutes=8), tick=False):
+        # Silent past the grace: the sender has died, and the sweep does its work.
+        assert services.alert_send_unqueued() == 5
+        assert services.alert_send_unqueued() == 0
+    alert.refresh_from_db()
+    assert alert.queued_at == alert.sending_at == NOW + dt.timedelta(minutes=8)
+
+
+def test_it_marks_each_batch_its_sender_writes(scheme, coordinator):
+    members(scheme, 3)
+    with time_machine.travel(NOW, tick=False):
+        alert = services.alert_post(scheme=scheme, actor=coordinator, title="Big", body="Look")
+    with time_machine.travel(NOW + dt.timedelta(seconds=10), tick=False):
+        assert services.alert_send_immediate(alert=alert, batch_size=2) == 3
+    alert.refresh_from_db()
+    assert alert.sending_at == NOW + dt.timedelta(seconds=10)
+
+
 def test_it_shows_the_coordinator_that_the_alert_is_being_sent_and_how_many_have_gone(
     client, scheme, coordinator
 ):

@@ -79,3 +79,31 @@ def test_it_404s_every_page_for_someone_who_does_not_coordinate(client, other_ow
     response = client.get(reverse("resources:scheme_manage", args=[scheme.slug]), {"members": 2})
 
     assert response.status_code == 404
+
+
+def test_it_shows_a_refused_decision_with_its_error_on_a_later_page(
+    client, scheme, coordinator, small_pages
+):
+    fill(scheme, members=4, pending=5)
+    client.force_login(coordinator)
+    later = scheme.memberships.get(business__name="Applicant 04")  # on page 2 of 2
+    page = client.get(
+        reverse("resources:scheme_manage", args=[scheme.slug]),
+        {"applications": 2, "members": 2},
+    ).content.decode()
+    action = reverse("resources:membership_decide", args=[scheme.slug, later.pk])
+    assert f'action="{action}?applications=2&amp;members=2"' in page
+
+    response = client.post(
+        f"{action}?applications=1&members=2",  # a stale address still finds the application
+        {f"d{later.pk}-decision": "decline", f"d{later.pk}-reason": ""},
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert response.context["pending"].number == 2
+    assert response.context["members"].number == 2
+    assert "Applicant 04" in body
+    assert "Give the business a reason for declining." in body
+    later.refresh_from_db()
+    assert later.status == "pending"
