@@ -10,7 +10,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagement", "0016_insight_indexes"),
+        ("engagement", "0017_workbench_county_index"),
     ]
 
     operations = [
