@@ -30,6 +30,8 @@ import warnings
 from dataclasses import dataclass
 from urllib.parse import urlparse, urlunparse
 
+from benchmarks.run import admin_connection
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dorset_bcp_bench"
 # Bump when the seeded data changes shape: a database seeded by another version is redone.
 SEED_VERSION = 1
@@ -76,21 +78,6 @@ def county_database_url(total: int) -> str:
     return url
 
 
-def _admin_connection(url: str):
-    import psycopg2
-
-    parsed = urlparse(url)
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username or None,
-        password=parsed.password or None,
-        host=parsed.hostname or None,
-        port=parsed.port or None,
-    )
-    connection.autocommit = True
-    return connection
-
-
 def seeded_size(url: str) -> int | None:
     """How many concerns this seeder version put in the database, or None if it did not."""
     import psycopg2
@@ -124,7 +111,7 @@ def recreate_database(url: str) -> None:
     from psycopg2 import sql
 
     name = urlparse(url).path.lstrip("/")
-    admin = _admin_connection(url)
+    admin = admin_connection(url)
     with admin.cursor() as cursor:
         cursor.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))

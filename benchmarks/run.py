@@ -53,20 +53,27 @@ def database_url() -> str:
     return url
 
 
-def create_database_if_missing(url: str) -> None:
+def admin_connection(url: str):
+    """A connection to the server's `postgres` database, to create or drop a bench database."""
     import psycopg2
-    from psycopg2 import sql
 
     parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = psycopg2.connect(
+    connection = psycopg2.connect(
         dbname="postgres",
         user=parsed.username or None,
         password=parsed.password or None,
         host=parsed.hostname or None,
         port=parsed.port or None,
     )
-    admin.autocommit = True
+    connection.autocommit = True
+    return connection
+
+
+def create_database_if_missing(url: str) -> None:
+    from psycopg2 import sql
+
+    name = urlparse(url).path.lstrip("/")
+    admin = admin_connection(url)
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:

@@ -822,6 +822,33 @@ class TriageAdminMixin:
         return None
 
 
+# What the business reported, as the officers and the specialist teams read it.
+CONCERN_REPORT_FIELDSETS = [
+    (
+        "Concern",
+        {
+            "fields": [
+                "reference",
+                "business",
+                "business_details",
+                "category",
+                "description",
+                "occurred_on",
+                "occurred_time",
+                "location",
+                "existing_reference",
+                "impact",
+                "impact_details",
+            ]
+        },
+    ),
+    (
+        "Contact",
+        {"fields": ["contact_name", "contact_email", "contact_phone", "contact_preference"]},
+    ),
+]
+
+
 @admin.register(Concern)
 class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
     triage_actions = TRIAGE_ACTIONS
@@ -870,28 +897,7 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
     actions = ["assign_to_me"]
     inlines = [ConcernUpdateInline, AttachmentInline, ConcernEventInline]
     fieldsets = [
-        (
-            "Concern",
-            {
-                "fields": [
-                    "reference",
-                    "business",
-                    "business_details",
-                    "category",
-                    "description",
-                    "occurred_on",
-                    "occurred_time",
-                    "location",
-                    "existing_reference",
-                    "impact",
-                    "impact_details",
-                ]
-            },
-        ),
-        (
-            "Contact",
-            {"fields": ["contact_name", "contact_email", "contact_phone", "contact_preference"]},
-        ),
+        *CONCERN_REPORT_FIELDSETS,
         (
             "Triage",
             {

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from . import services
 from .admin import (
+    CONCERN_REPORT_FIELDSETS,
     TRIAGE_ACTIONS,
     AttachmentInline,
     ConcernAdmin,
@@ -194,28 +195,7 @@ class SpecialistConcernAdmin(TriageAdminMixin, admin.ModelAdmin):
     ordering = ["-created_at"]
     inlines = [ConcernUpdateInline, SpecialistAttachmentInline, ConcernEventInline]
     fieldsets = [
-        (
-            "Concern",
-            {
-                "fields": [
-                    "reference",
-                    "business",
-                    "business_details",
-                    "category",
-                    "description",
-                    "occurred_on",
-                    "occurred_time",
-                    "location",
-                    "existing_reference",
-                    "impact",
-                    "impact_details",
-                ]
-            },
-        ),
-        (
-            "Contact",
-            {"fields": ["contact_name", "contact_email", "contact_phone", "contact_preference"]},
-        ),
+        *CONCERN_REPORT_FIELDSETS,
         (
             "With the NPT",
             {
