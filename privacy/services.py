@@ -52,6 +52,8 @@ BATCH_SIZE = 500
 # A request that no worker built within this long (the broker lost it) is built by the sweep.
 EXPORT_SWEEP_AFTER = dt.timedelta(minutes=5)
 REMOVED_BUSINESS = "[business removed at the owner's request]"
+# Shorter texts ("Yes", "Thanks") would match emails that never quoted the person.
+MIN_QUOTED_LENGTH = 12
 
 
 def _rule_days(kind: str) -> int:
@@ -383,7 +385,7 @@ def person_erase(*, user: User) -> list[int]:
     """Remove or anonymise what identifies a person whose account is being deleted; called
     inside the deletion's transaction, before the account row goes. Returns the businesses
     only they belonged to, for `businesses_remove_orphans` once their memberships are gone."""
-    from resources.models import CommunityEvent, SchemeMembership
+    from resources.models import AlertDelivery, CommunityEvent, SchemeMembership
 
     now = timezone.now()
     sole_business_ids = list(
@@ -397,6 +399,19 @@ def person_erase(*, user: User) -> list[int]:
         | Q(contact_email__iexact=user.email)
         | Q(business_id__in=sole_business_ids)
     )
+    # What they wrote and where they were written to, before it is removed: the outbox's
+    # copies of emails quoting them (to officers) go too.
+    addresses = {user.email.lower()} | {
+        email.lower()
+        for email in theirs.filter(legal_hold=False).values_list("contact_email", flat=True)
+        if email
+    }
+    words = [
+        *theirs.filter(legal_hold=False).values_list("description", flat=True),
+        *ConcernUpdate.objects.filter(author=user, kind=ConcernUpdate.Kind.REPLY)
+        .exclude(concern__legal_hold=True)
+        .values_list("body", flat=True),
+    ]
     _anonymise_concerns(
         list(theirs.filter(legal_hold=False).values_list("pk", flat=True)), text=REMOVED, now=now
     )
@@ -415,10 +430,12 @@ def person_erase(*, user: User) -> list[int]:
     SchemeMembership.objects.filter(Q(contact=user) | Q(business_id__in=sole_business_ids)).exclude(
         application_note=""
     ).update(application_note="")
-    # The outbox's copies of emails to them (a delivery queue, not an archive).
-    outbox = OutboundEmail.objects.filter(to__iexact=user.email)
-    from resources.models import AlertDelivery
-
+    # The outbox's copies of emails to them, or quoting them (a delivery queue, not an
+    # archive).
+    quoted = Q(to__in=addresses)
+    for text in {text for text in words if len(text) >= MIN_QUOTED_LENGTH}:
+        quoted |= Q(body_text__contains=text)
+    outbox = OutboundEmail.objects.filter(Q(to__iexact=user.email) | quoted)
     AlertDelivery.objects.filter(email__in=outbox).update(email=None)
     outbox._raw_delete(outbox.db)
     # Their copies of their data: the rows go with the account, the files after commit.
