@@ -74,9 +74,11 @@ def test_a_bad_period_is_refused_and_kept(client, superuser):
 
 
 def seen(concern):
+    """What the officer saw when the form was drawn (the admin's own rendering of it)."""
+    from django.contrib import admin
+
     concern.refresh_from_db()
-    assigned = concern.assigned_officer_id or ""
-    return f"status={concern.status}&tier={concern.tier}&priority={concern.priority}&assigned_officer={assigned}"
+    return admin.site._registry[Concern].triage_seen(concern)
 
 
 def test_an_officer_places_a_legal_hold(client, npt_officer, concern):
