@@ -202,7 +202,10 @@ def export_collect(*, user: User) -> tuple[dict, list[Attachment]]:
     memberships = BusinessMembership.objects.filter(user=user).select_related("business")
     business_ids = [m.business_id for m in memberships]
     concerns = (
-        Concern.objects.filter(Q(business_id__in=business_ids) | Q(reporter=user))
+        # Reports sent as a guest from their (verified) address are theirs too.
+        Concern.objects.filter(
+            Q(business_id__in=business_ids) | Q(reporter=user) | Q(contact_email__iexact=user.email)
+        )
         .select_related("business", "category", "outcome")
         .prefetch_related(
             Prefetch(

@@ -185,3 +185,13 @@ def test_the_link_lasts_as_long_as_the_schedule_says(owner, concern, june):
     RetentionRule.objects.filter(kind="export_files").update(days=2)
     export, _ = built(owner)
     assert export.expires_at == NOW + dt.timedelta(days=2)
+
+
+def test_it_includes_reports_sent_as_a_guest_from_the_same_address(owner, area):
+    guest = factories.ConcernFactory(
+        business=factories.BusinessFactory(owner=None, npt_area=area),
+        reporter=None,
+        contact_email=owner.email.upper(),
+    )
+    data, _ = services.export_collect(user=owner)
+    assert [c["reference"] for c in data["concerns"]] == [guest.reference]
