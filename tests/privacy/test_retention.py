@@ -191,3 +191,24 @@ def test_two_runs_at_once_anonymise_each_concern_once(area, monkeypatch):
     assert sum(counts) == 12
     assert not Concern.objects.filter(anonymised_at__isnull=True).exists()
     assert DisposalLog.objects.count() == 2
+
+
+def test_it_anonymises_the_reporters_comments_in_events_and_keeps_the_counts(
+    business, owner, tonight
+):
+    from engagement.models import ConcernEvent, ConcernUpdate
+    from tests.privacy.test_erasure import insight_totals
+
+    concern = closed(business, ago=TWO_YEARS * 2, reporter=owner)
+    ConcernEvent.objects.create(
+        concern=concern, kind=ConcernEvent.Kind.CLOSED, actor=owner, detail="Thanks, Bob at 4 Elm"
+    )
+    factories.ConcernUpdateFactory(concern=concern, kind="reply", author=owner, body="Bob here")
+    before = insight_totals()
+
+    tasks.apply_retention_schedule()
+
+    event = ConcernEvent.objects.get(concern=concern, kind="closed")
+    assert (event.detail, event.actor) == (REMOVED_BY_SCHEDULE, owner)
+    assert ConcernUpdate.objects.get(concern=concern, kind="reply").body == REMOVED_BY_SCHEDULE
+    assert insight_totals() == before
