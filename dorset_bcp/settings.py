@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "engagement",
     "escalation",
     "resources",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -364,6 +365,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "escalation.tasks.rebuild_insight",
         "schedule": crontab(hour=2, minute=45),
         "options": {"expires": 3000},
+    },
+    # The retention schedule (privacy.RetentionRule, edited in the admin): closed concerns
+    # anonymised after their period, expired copies of people's data deleted. Nightly at 03:45,
+    # after the other purges; each kind is done in batches that skip rows another run holds,
+    # and each run writes a disposal log row per kind.
+    "apply-retention-schedule": {
+        "task": "privacy.tasks.apply_retention_schedule",
+        "schedule": crontab(hour=3, minute=45),
+        "options": {"expires": 3000},
+    },
+    # A request for a copy of one's data whose task the broker lost is built within ten
+    # minutes; an idle run is one query.
+    "build-pending-data-exports": {
+        "task": "privacy.tasks.build_pending_data_exports",
+        "schedule": 600.0,
+        "options": {"expires": 540},
     },
     # Common themes build up over days (3 businesses in 28 days by default), so hourly finds
     # them soon enough for a group that meets weekly, at the cost of one GROUP BY an hour.

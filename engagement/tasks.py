@@ -3,7 +3,7 @@ from celery.signals import worker_process_init
 from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
 
-from . import emails, services
+from . import emails
 
 # Transient trouble (a locked SQLite file, a dropped database connection) is retried with
 # backoff; anything else is a bug and fails loudly. Every task is safe to run twice.
@@ -55,12 +55,21 @@ def summarise_email_failures() -> int:
 
 @shared_task(ignore_result=True, **RETRY)
 def purge_unconfirmed_guest_reports() -> int:
-    return services.concern_purge_unconfirmed()
+    # privacy builds on engagement: its retention schedule says how long, and logs the run.
+    from privacy.models import RetentionRule
+    from privacy.services import retention_run
+
+    kind = RetentionRule.Kind.UNCONFIRMED_GUEST_REPORTS
+    return retention_run(kinds=[kind]).get(kind, 0)
 
 
 @shared_task(ignore_result=True, **RETRY)
 def purge_sent_emails() -> int:
-    return emails.email_purge_sent()
+    from privacy.models import RetentionRule
+    from privacy.services import retention_run
+
+    kind = RetentionRule.Kind.SENT_EMAILS
+    return retention_run(kinds=[kind]).get(kind, 0)
 
 
 @shared_task(ignore_result=True, **RETRY)
