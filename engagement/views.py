@@ -330,6 +330,7 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 @login_required
 def account(request):
     from dorset_bcp.middleware import SESSION_STARTED, duration_words, request_session_limits
+    from dorset_bcp.two_factor import has_second_factor
 
     started = request.session.get(SESSION_STARTED)
     limits = request_session_limits(request)
@@ -340,6 +341,7 @@ def account(request):
             "signed_in_at": dt.datetime.fromtimestamp(started, tz=dt.UTC) if started else None,
             "idle_limit": duration_words(limits.idle),
             "absolute_limit": duration_words(limits.absolute),
+            "two_factor_on": has_second_factor(request.user),
         },
     )
 
