@@ -149,6 +149,29 @@ def on_authenticator_added(sender, request, user, authenticator, **kwargs):
 
 
 class MFAAdapter(DefaultMFAAdapter):
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "add_email_blocked": (
+            "Your account uses two-step sign-in, so another email address cannot be added here. "
+            "Ask an administrator to change it."
+        ),
+        "cannot_delete_authenticator": (
+            "Your account must use two-step sign-in because you can see other people's "
+            "details, so it cannot be turned off."
+        ),
+        "cannot_generate_recovery_codes": (
+            "Set up two-step sign-in first: recovery codes come with it."
+        ),
+        "incorrect_code": (
+            "That code is not right. Enter the 6 digits your authenticator app shows now for "
+            "Dorset Business Crime."
+        ),
+        "unverified_email": (
+            "Confirm your email address first (follow the link in the email we sent), then set "
+            "up two-step sign-in."
+        ),
+    }
+
     def can_delete_authenticator(self, authenticator) -> bool:
         # Those who must use two-step sign-in cannot switch it off; owners who opted in can.
         if authenticator.type in SECOND_FACTOR_TYPES and needs_second_factor(authenticator.user):
