@@ -231,6 +231,39 @@ def test_it_asks_staff_for_the_code_after_the_password_and_lands_them_in_the_adm
     assert client.get(ADMIN_CONCERNS).status_code == 200  # not asked again
 
 
+def test_it_signs_staff_in_with_a_recovery_code_once(client, npt_officer):
+    factories.give_authenticator(npt_officer)
+    recovery = Authenticator.objects.get(user=npt_officer, type="recovery_codes").wrap()
+    code = recovery.get_unused_codes()[0]
+    client.post(LOGIN, {"login": npt_officer.email, "password": factories.PASSWORD})
+
+    response = client.post(SIGN_IN_CODE, {"code": code})
+
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    client.post("/accounts/logout/")
+    client.post(LOGIN, {"login": npt_officer.email, "password": factories.PASSWORD})
+    assert client.post(SIGN_IN_CODE, {"code": code}).status_code == 200  # used up
+
+
+def test_it_costs_no_query_once_the_session_has_entered_a_code(
+    client, settings, group_member, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    factories.give_authenticator(group_member)
+    factories.force_login_with_second_factor(client, group_member)
+    settings.TWO_FACTOR_REQUIRED = False
+    client.get("/partnership/")  # warm: the session's clocks, the membership in the session
+    with CaptureQueriesContext(connection) as without_two_factor:
+        assert client.get("/partnership/").status_code == 200
+    settings.TWO_FACTOR_REQUIRED = True
+
+    with django_assert_num_queries(len(without_two_factor.captured_queries)):
+        assert client.get("/partnership/").status_code == 200
+
+
 def test_it_refuses_a_wrong_sign_in_code_with_an_error_summary(client, npt_officer):
     factories.give_authenticator(npt_officer)
     client.post(LOGIN, {"login": npt_officer.email, "password": factories.PASSWORD})
