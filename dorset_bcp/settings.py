@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "crispy_forms",
     "crispy_bootstrap5",
     "engagement",
@@ -71,6 +72,9 @@ MIDDLEWARE = [
     "dorset_bcp.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After sessions, authentication and messages: a screen that shows other people's details
+    # first asks for the second sign-in step (dorset_bcp.two_factor).
+    "dorset_bcp.two_factor.TwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "dorset_bcp.urls"
@@ -87,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "escalation.context_processors.partnership_nav",
+                "dorset_bcp.two_factor.context",
             ],
         },
     },
@@ -160,6 +165,24 @@ ACCOUNT_FORMS = {
     "add_email": "engagement.forms.PortalAddEmailForm",
     "change_email": "engagement.forms.PortalChangeEmailForm",
     "reset_password": "engagement.forms.PortalResetPasswordForm",
+}
+
+# Two-step sign-in (allauth.mfa; dorset_bcp.two_factor): a code from an authenticator app, with
+# recovery codes for a lost phone. Staff, Co-ordinating Group and Partnership members and Watch
+# scheme coordinators must set it up before their screens; owners may opt in. Wrong codes count
+# towards allauth's sign-in failure limits, as wrong passwords do.
+TWO_FACTOR_REQUIRED = env_bool("DJANGO_TWO_FACTOR_REQUIRED", True)
+if not DEBUG and not TWO_FACTOR_REQUIRED:
+    # Reporters' names, phones and addresses are behind these screens: a production server
+    # never runs them on a password alone.
+    raise ImproperlyConfigured("DJANGO_TWO_FACTOR_REQUIRED can be turned off only with DEBUG on.")
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Dorset Business Crime"
+MFA_ADAPTER = "dorset_bcp.two_factor.MFAAdapter"
+MFA_FORMS = {
+    "authenticate": "engagement.forms.PortalAuthenticateForm",
+    "reauthenticate": "engagement.forms.PortalReauthenticateForm",
+    "activate_totp": "engagement.forms.PortalActivateTOTPForm",
 }
 
 LANGUAGE_CODE = "en-gb"

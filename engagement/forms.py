@@ -2,6 +2,8 @@ import datetime as dt
 import uuid
 
 from allauth.account.forms import AddEmailForm, ChangeEmailForm, ResetPasswordForm, SignupForm
+from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
+from allauth.mfa.totp.forms import ActivateTOTPForm
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -413,3 +415,51 @@ class PortalResetPasswordForm(ResetPasswordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])
+
+
+# allauth's two-step sign-in forms (MFA_FORMS): a code box labelled in words, which phones
+# offer the code from a text message or an app for, with the number keypad.
+
+
+def one_time_code_field(field, *, label: str, help_text: str = "") -> None:
+    field.label = label
+    field.help_text = help_text
+    field.widget.attrs = {
+        "class": "one-time-code",
+        "autocomplete": "one-time-code",
+        "inputmode": "numeric",
+        "autocapitalize": "off",
+        "spellcheck": "false",
+        "maxlength": "20",  # six digits, or an eight-digit recovery code, with spaces
+    }
+
+
+class PortalAuthenticateForm(AuthenticateForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        one_time_code_field(
+            self.fields["code"],
+            label="Code from your authenticator app",
+            help_text="The 6 digits the app shows now. Lost your phone? Enter one of your "
+            "recovery codes instead.",
+        )
+
+
+class PortalReauthenticateForm(ReauthenticateForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        one_time_code_field(
+            self.fields["code"],
+            label="Code from your authenticator app",
+            help_text="The 6 digits the app shows now, or one of your recovery codes.",
+        )
+
+
+class PortalActivateTOTPForm(ActivateTOTPForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        one_time_code_field(
+            self.fields["code"],
+            label="Code from your authenticator app",
+            help_text="The 6 digits the app shows for Dorset Business Crime.",
+        )

@@ -331,6 +331,7 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 def account(request):
     from dorset_bcp.middleware import SESSION_STARTED, duration_words, request_session_limits
     from privacy.services import export_link_days
+    from dorset_bcp.two_factor import has_second_factor
 
     started = request.session.get(SESSION_STARTED)
     limits = request_session_limits(request)
@@ -342,6 +343,7 @@ def account(request):
             "idle_limit": duration_words(limits.idle),
             "absolute_limit": duration_words(limits.absolute),
             "export_days": export_link_days(),
+            "two_factor_on": has_second_factor(request.user),
         },
     )
 
