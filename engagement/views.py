@@ -330,8 +330,8 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 @login_required
 def account(request):
     from dorset_bcp.middleware import SESSION_STARTED, duration_words, request_session_limits
-    from privacy.services import export_link_days
     from dorset_bcp.two_factor import has_second_factor
+    from privacy.services import export_link_days
 
     started = request.session.get(SESSION_STARTED)
     limits = request_session_limits(request)
