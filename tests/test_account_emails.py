@@ -45,7 +45,11 @@ def test_it_queues_the_sign_up_confirmation(client, db, django_capture_on_commit
         django_capture_on_commit_callbacks,
         lambda: client.post(
             "/accounts/signup/",
-            {"email": "new.owner@example.org", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+            {
+                "email": "new.owner@example.org",
+                "password1": NEW_PASSWORD,
+                "password2": NEW_PASSWORD,
+            },
         ),
     )
     assert email.to == "new.owner@example.org"
@@ -62,9 +66,7 @@ def test_it_queues_the_password_reset(client, owner, django_capture_on_commit_ca
     assert_the_portals_email(email, link="/accounts/password/reset/key/")
 
 
-def test_it_queues_the_email_change_confirmation(
-    client, owner, django_capture_on_commit_callbacks
-):
+def test_it_queues_the_email_change_confirmation(client, owner, django_capture_on_commit_callbacks):
     client.force_login(owner)
     email = queued_after_commit(
         django_capture_on_commit_callbacks,
@@ -92,4 +94,3 @@ def test_the_sites_row_names_the_portal(db):
     site = Site.objects.get_current()
     assert site.name == "Dorset Business Crime Partnership"
     assert "example.com" not in site.domain
-
