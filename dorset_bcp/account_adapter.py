@@ -16,7 +16,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -95,11 +95,12 @@ class AccountAdapter(DefaultAccountAdapter):
         return home_screen_url(request.user)
 
     def get_client_ip(self, request) -> str:
+        """The client's address for the throttles (DJANGO_TRUSTED_PROXY_COUNT)."""
         try:
             return super().get_client_ip(request)
-        except ImproperlyConfigured:
-            # Fewer X-Forwarded-For entries than trusted proxies: the request did not come
-            # through them all, so the connecting address is the only one to believe.
+        except (ImproperlyConfigured, PermissionDenied):
+            # Fewer X-Forwarded-For entries than trusted proxies, or no trusted header: the
+            # request did not come through the proxies, so the connection is what to believe.
             return request.META["REMOTE_ADDR"]
 
     def pre_authenticate(self, request, **credentials):

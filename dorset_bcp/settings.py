@@ -202,6 +202,9 @@ ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
 if not 0 <= ALLAUTH_TRUSTED_PROXY_COUNT <= 5:
     raise ImproperlyConfigured("DJANGO_TRUSTED_PROXY_COUNT must be between 0 and 5.")
+# Or a load balancer that puts the client's address in a header of its own (e.g. X-Real-IP),
+# which it overwrites on every request; a request without it falls back to the connection.
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("DJANGO_TRUSTED_CLIENT_IP_HEADER", "") or None
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

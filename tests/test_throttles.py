@@ -48,6 +48,14 @@ def test_it_takes_the_client_address_from_x_forwarded_for_only_as_configured(
     assert AccountAdapter().get_client_ip(request) == client_ip
 
 
+def test_it_takes_the_client_address_from_the_load_balancers_header(settings):
+    settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER = "X-Real-IP"
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_REAL_IP="1.1.1.1")
+    assert AccountAdapter().get_client_ip(request) == "1.1.1.1"
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1")
+    assert AccountAdapter().get_client_ip(request) == "10.0.0.1"
+
+
 def guest_link_misses(client, addresses) -> list[int]:
     return [
         client.get("/report/track/not-a-link/", HTTP_X_FORWARDED_FOR=address).status_code
