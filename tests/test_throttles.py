@@ -3,6 +3,7 @@ behind the proxy), per account and per email address; a paused account still sig
 emailed code; emails to one address are capped and the page says so, keeping what was typed."""
 
 import datetime as dt
+import logging
 import re
 
 import pytest
@@ -206,14 +207,17 @@ def test_it_caps_email_change_confirmations_to_one_address(client, owner):
 # Guest links, replies and uploads
 
 
-def test_it_pauses_link_lookups_from_an_address_that_keeps_missing(client, settings, area):
+def test_it_pauses_link_lookups_from_an_address_that_keeps_missing(client, settings, area, caplog):
     rates(settings, guest_link_miss="3/h/ip")
     client.post("/report/guest/", factories.guest_form_data())
     path = re.search(r"(/report/track/[^/\s]+/)", OutboundEmail.objects.get().body_text).group(1)
     assert guest_link_misses(client, ["x"] * 3) == [404] * 3
-    page = client.get(path)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        page = client.get(path)
     assert page.status_code == 429
     assert "Please wait a few minutes" in page.content.decode()
+    assert "Too Many Requests: /report/track/[token]/" in caplog.text
+    assert path not in caplog.text
     assert client.get(path, REMOTE_ADDR="10.9.9.9").status_code == 200
 
 
