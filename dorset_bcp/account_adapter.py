@@ -9,13 +9,16 @@ written to the outbox and sent after the change commits, never inside the reques
 few of each kind an hour reach one address (ACCOUNT_RATE_LIMITS["account_email"]).
 """
 
+import hashlib
 import logging
+import secrets
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
+from django.core import signing
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -77,6 +80,33 @@ TOO_MANY_ATTEMPTS = (
 )
 
 
+# A device someone has signed in on keeps a signed cookie naming a hash of their address and a
+# random device id; failed passwords from that device count against a budget of its own, so a
+# stranger's guesses (which pause the address's shared budget) never pause their own devices.
+# (OWASP's "device cookies" against account lockout.)
+KNOWN_DEVICE_COOKIE = "known_device"
+KNOWN_DEVICE_SALT = "dorset_bcp.known_device"
+KNOWN_DEVICE_MAX_AGE = 365 * 24 * 60 * 60
+
+
+def _address_hash(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def known_device_id(request, email: str) -> str | None:
+    """The id of this device if someone signed in here with `email` before, else None."""
+    value = request.COOKIES.get(KNOWN_DEVICE_COOKIE)
+    if not value or not email:
+        return None
+    try:
+        known = signing.loads(value, salt=KNOWN_DEVICE_SALT, max_age=KNOWN_DEVICE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(known, dict) or known.get("address") != _address_hash(email):
+        return None
+    return str(known.get("device", "")) or None
+
+
 def email_limit(template_prefix: str, email: str) -> throttles.Limit | None:
     """The hourly budget an allauth email to `email` counts against (None: not capped here)."""
     if template_prefix in UNCAPPED_EMAILS:
@@ -102,6 +132,25 @@ class AccountAdapter(DefaultAccountAdapter):
             # Fewer X-Forwarded-For entries than trusted proxies, or no trusted header: the
             # request did not come through the proxies, so the connection is what to believe.
             return request.META["REMOTE_ADDR"]
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        key = super()._get_login_attempts_cache_key(request, **credentials)
+        device = known_device_id(request, credentials.get("email", ""))
+        return f"{key}:device:{device}" if device else key
+
+    def post_login(self, request, user, **kwargs):
+        response = super().post_login(request, user, **kwargs)
+        if user.email:
+            known = {"address": _address_hash(user.email), "device": secrets.token_urlsafe(16)}
+            response.set_cookie(
+                KNOWN_DEVICE_COOKIE,
+                signing.dumps(known, salt=KNOWN_DEVICE_SALT),
+                max_age=KNOWN_DEVICE_MAX_AGE,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
 
     def pre_authenticate(self, request, **credentials):
         try:

@@ -114,6 +114,49 @@ def test_a_paused_account_still_signs_in_with_an_emailed_code(client, owner):
     assert client.session["_auth_user_id"] == str(owner.pk)
 
 
+def strangers_guesses(owner, count=30):
+    from django.test import Client
+
+    stranger = Client()
+    for n in range(count):
+        data = {"login": owner.email, "password": f"guess-{n}-123456"}
+        stranger.post("/accounts/login/", data, REMOTE_ADDR=ATTACKER)
+
+
+def sign_in(client, email, password=factories.PASSWORD):
+    data = {"login": email, "password": password}
+    return client.post("/accounts/login/", data, REMOTE_ADDR=OWNER_HOME)
+
+
+def test_a_device_the_owner_signed_in_on_before_is_not_paused(client, owner):
+    assert sign_in(client, owner.email).status_code == 302
+    assert "known_device" in client.cookies
+    client.post("/accounts/logout/")
+
+    strangers_guesses(owner)
+
+    assert sign_in(client, owner.email).status_code == 302
+    assert client.session["_auth_user_id"] == str(owner.pk)
+
+
+def test_a_known_device_has_its_own_budget_for_wrong_passwords(client, owner):
+    assert sign_in(client, owner.email).status_code == 302
+    client.post("/accounts/logout/")
+    for _ in range(5):
+        sign_in(client, owner.email, password="wrong-123456")
+    page = sign_in(client, owner.email)
+    assert "Signing in with a password is paused" in page.content.decode()
+
+
+def test_a_device_cookie_for_another_address_or_forged_buys_nothing(client, owner, other_owner):
+    assert sign_in(client, other_owner.email).status_code == 302
+    client.post("/accounts/logout/")
+    strangers_guesses(owner)
+    assert "Signing in with a password is paused" in sign_in(client, owner.email).content.decode()
+    client.cookies["known_device"] = "forged"
+    assert "Signing in with a password is paused" in sign_in(client, owner.email).content.decode()
+
+
 def test_it_signs_in_with_the_right_password_after_a_few_mistakes(client, owner):
     for _ in range(4):
         client.post("/accounts/login/", {"login": owner.email, "password": "wrong-123456"})
