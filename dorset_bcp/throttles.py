@@ -13,9 +13,10 @@ X-Forwarded-For only behind the number of proxies set by DJANGO_TRUSTED_PROXY_CO
 
 from dataclasses import dataclass
 
+from allauth.core.exceptions import ImmediateHttpResponse
+
 # The internal function, not allauth.core.ratelimit.consume: only it can count GET requests
 # (a guest's private link is a GET); the cache keys and settings are the same.
-from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.core.internal import ratelimit as _ratelimit
 from allauth.core.ratelimit import respond_429
 
