@@ -184,6 +184,50 @@ MFA_FORMS = {
     "reauthenticate": "engagement.forms.PortalReauthenticateForm",
     "activate_totp": "engagement.forms.PortalActivateTOTPForm",
 }
+# Throttles (allauth's rate limiter; dorset_bcp/throttles.py counts the portal's own forms in the
+# same cache). "amount/period/per": per client address (ip), per signed-in account (user) or per
+# key: an account, a guest's report or an email address. Emails from the public forms are
+# capped per address, so no one can use the portal to flood a mailbox.
+ACCOUNT_RATE_LIMITS = {
+    # allauth's views.
+    "login": "30/m/ip",
+    # Failed sign-ins, per address and per account: once an account's budget is used up the
+    # password alone is refused, and the owner signs in with an emailed code instead
+    # (ACCOUNT_LOGIN_BY_CODE_ENABLED), so a stranger's guesses cannot lock them out.
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,3/h/key",
+    "reset_password_from_key": "20/m/ip",
+    # Sign-in codes: more than the other emails' 3 an hour, as the code is how an owner gets
+    # past a stranger's failed guesses; 3 a quarter-hour still stops a flood.
+    "request_login_code": "20/m/ip,3/15m/key",
+    "manage_email": "10/m/user",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+    "confirm_email": "1/3m/key",
+    # Every other email allauth sends (sign-up confirmation, "you already have an account",
+    # email change confirmation), per kind of email and address.
+    "account_email": "3/h/key",
+    # The portal's own (dorset_bcp/throttles.py).
+    "guest_report": "10/h/ip",
+    "report_email": "3/h/key",
+    "guest_link": "60/m/ip",
+    "guest_link_miss": "20/h/ip",
+    "reply": "20/m/ip,20/h/key",
+    "upload": "20/h/ip,10/h/key",
+}
+# A person who cannot use their password (forgotten, or paused after failures) gets a one-time
+# code by email on the sign-in page.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# The client address for the throttles: behind N proxies that each append to X-Forwarded-For
+# (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for), the Nth address from the
+# right. 0 (the default) ignores the header, which a client can write itself.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+if not 0 <= ALLAUTH_TRUSTED_PROXY_COUNT <= 5:
+    raise ImproperlyConfigured("DJANGO_TRUSTED_PROXY_COUNT must be between 0 and 5.")
+# Or a load balancer that puts the client's address in a header of its own (e.g. X-Real-IP),
+# which it overwrites on every request; a request without it falls back to the connection.
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("DJANGO_TRUSTED_CLIENT_IP_HEADER", "") or None
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

@@ -390,7 +390,20 @@ class AccountDeleteForm(forms.Form):
         return password
 
 
-# allauth's forms, with the email address bounded like every other (ACCOUNT_FORMS).
+# allauth's forms, with the email address bounded like every other (ACCOUNT_FORMS), and a
+# polite refusal, keeping what was typed, when the address has had its emails for the hour.
+
+
+def _refuse_if_capped(email: str, template_prefix: str, *actions: str) -> None:
+    from allauth.core import context
+
+    from dorset_bcp import throttles
+    from dorset_bcp.account_adapter import email_limit
+
+    limits = [throttles.Limit(action, key=email) for action in actions]
+    limits.append(email_limit(template_prefix, email))
+    if any(throttles.used_up(context.request, limit) for limit in limits):
+        raise ValidationError(throttles.EMAIL_CAP, code="email_cap")
 
 
 class PortalSignupForm(SignupForm):
@@ -398,11 +411,21 @@ class PortalSignupForm(SignupForm):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])
 
+    def clean_email(self):
+        email = super().clean_email()
+        _refuse_if_capped(email, "account/email/email_confirmation_signup")
+        return email
+
 
 class PortalAddEmailForm(AddEmailForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])
+
+    def clean_email(self):
+        email = super().clean_email()
+        _refuse_if_capped(email, "account/email/email_confirmation")
+        return email
 
 
 class PortalChangeEmailForm(ChangeEmailForm):
@@ -410,11 +433,21 @@ class PortalChangeEmailForm(ChangeEmailForm):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])
 
+    def clean_email(self):
+        email = super().clean_email()
+        _refuse_if_capped(email, "account/email/email_confirmation")
+        return email
+
 
 class PortalResetPasswordForm(ResetPasswordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])
+
+    def clean_email(self):
+        email = super().clean_email()
+        _refuse_if_capped(email, "account/email/password_reset_key", "reset_password")
+        return email
 
 
 # allauth's two-step sign-in forms (MFA_FORMS): a code box labelled in words, which phones

@@ -15,6 +15,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from dorset_bcp import throttles
+from dorset_bcp.throttles import Limit
+
 from . import emails, services
 from .forms import (
     AccountDeleteForm,
@@ -83,16 +86,36 @@ def report_new(request):
         return redirect(
             f"{reverse('engagement:business_add')}?next={reverse('engagement:report_new')}"
         )
+    status = 200
     if request.method == "POST" and form.is_valid():
-        concern, _ = services.concern_submit(
-            business=form.cleaned_data["business"],
-            reporter=request.user,
-            details=form.concern_details(),
-            submission_key=form.cleaned_data["submission_key"],
-            attachments=form.cleaned_data["attachments"],
+        uploads = form.cleaned_data["attachments"]
+        refused = uploads and throttles.allow(
+            request, Limit("upload", throttles.account_key(request.user))
         )
-        return redirect("engagement:report_submitted", reference=concern.reference)
-    return render(request, "engagement/report_form.html", {"form": form, "guest": False})
+        if refused:
+            form.add_error(None, throttles.message_for(refused, with_files=True))
+            status = 429
+        else:
+            concern, _ = services.concern_submit(
+                business=form.cleaned_data["business"],
+                reporter=request.user,
+                details=form.concern_details(),
+                submission_key=form.cleaned_data["submission_key"],
+                attachments=uploads,
+            )
+            return redirect("engagement:report_submitted", reference=concern.reference)
+    return render(
+        request, "engagement/report_form.html", {"form": form, "guest": False}, status=status
+    )
+
+
+def _guest_report_limits(data) -> list[Limit]:
+    """Per client address, and per address the confirmation goes to (the email cap)."""
+    email = data["contact_email"]
+    limits = [Limit("guest_report"), Limit("report_email", email)]
+    if data["attachments"]:
+        limits.append(Limit("upload", email))
+    return limits
 
 
 def report_guest(request):
@@ -101,24 +124,36 @@ def report_guest(request):
         # Answered as a success, so the bot learns nothing; nothing is stored or emailed.
         logger.info("Guest report refused: the honeypot field was filled in.")
         return redirect("engagement:guest_submitted")
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            concern, _ = services.guest_concern_submit(
-                business_name=data["business_name"],
-                sector=data["sector"],
-                postcode=data["postcode"],
-                town=data["town"],
-                details=form.concern_details(),
-                submission_key=data["submission_key"],
-                attachments=data["attachments"],
-            )
-        except ValidationError as exc:
-            form.add_error("postcode", exc)
+        limits = _guest_report_limits(data)
+        refused = throttles.first_used_up(request, *limits)
+        if refused:
+            field = "contact_email" if refused.action == "report_email" else None
+            form.add_error(field, throttles.message_for(refused, with_files=data["attachments"]))
+            status = 429
         else:
-            request.session["guest_reference"] = concern.reference
-            return redirect("engagement:guest_submitted")
-    return render(request, "engagement/report_form.html", {"form": form, "guest": True})
+            try:
+                concern, token = services.guest_concern_submit(
+                    business_name=data["business_name"],
+                    sector=data["sector"],
+                    postcode=data["postcode"],
+                    town=data["town"],
+                    details=form.concern_details(),
+                    submission_key=data["submission_key"],
+                    attachments=data["attachments"],
+                )
+            except ValidationError as exc:
+                form.add_error("postcode", exc)
+            else:
+                if token:  # a new report (the same form sent twice is one report, one email)
+                    throttles.count(request, *limits)
+                request.session["guest_reference"] = concern.reference
+                return redirect("engagement:guest_submitted")
+    return render(
+        request, "engagement/report_form.html", {"form": form, "guest": True}, status=status
+    )
 
 
 def guest_submitted(request):
@@ -128,9 +163,20 @@ def guest_submitted(request):
     return render(request, "engagement/guest_submitted.html", {"reference": reference})
 
 
+def _concern_for_link(request, token) -> Concern | None:
+    """The report a guest's private link opens. Lookups are throttled per client address, and
+    links that open nothing far more tightly, so the links cannot be guessed by trying."""
+    throttles.allow_or_429(request, Limit("guest_link"))
+    throttles.check_or_429(request, Limit("guest_link_miss"))
+    concern = services.concern_for_token(token)
+    if concern is None:
+        throttles.count(request, Limit("guest_link_miss"))
+    return concern
+
+
 @never_cache
 def guest_track(request, token):
-    concern = services.concern_for_token(token)
+    concern = _concern_for_link(request, token)
     if concern is None:
         raise Http404("No report matches this link.")
     if request.method == "POST" and request.POST.get("action") == "confirm":
@@ -158,7 +204,7 @@ def _concern_page(request, concern, *, track_token=None, reply_form=None, feedba
 
 @require_POST
 def guest_reply(request, token):
-    concern = services.concern_for_token(token)
+    concern = _concern_for_link(request, token)
     if concern is None or concern.status == Concern.Status.UNCONFIRMED:
         raise Http404("No report matches this link.")
     return _reply(request, concern, author=None, track_token=token)
@@ -166,7 +212,7 @@ def guest_reply(request, token):
 
 @require_POST
 def guest_feedback(request, token):
-    concern = services.concern_for_token(token)
+    concern = _concern_for_link(request, token)
     if concern is None or concern.status == Concern.Status.UNCONFIRMED:
         raise Http404("No report matches this link.")
     return _feedback(request, concern, author=None, track_token=token)
@@ -283,6 +329,14 @@ def _reply(request, concern, *, author, track_token=None):
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _concern_page(request, concern, track_token=track_token, reply_form=form)
+    # Per client address, and per account (a guest's: per report).
+    key = throttles.account_key(author) if author else throttles.concern_key(concern)
+    refused = throttles.allow(request, Limit("reply", key))
+    if refused:
+        form.add_error("body", throttles.message_for(refused))
+        response = _concern_page(request, concern, track_token=track_token, reply_form=form)
+        response.status_code = 429
+        return response
     services.concern_reply(concern=concern, author=author, body=form.cleaned_data["body"])
     messages.success(request, f"Your reply has been sent to {_holder_words(concern)}.")
     return _back_to(concern, track_token)

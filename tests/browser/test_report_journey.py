@@ -5,6 +5,7 @@ import re
 import pytest
 from django.core import mail
 
+from engagement.emails import email_deliver_pending
 from engagement.models import Concern
 from tests import factories
 
@@ -14,6 +15,7 @@ PASSWORD = "a-long-and-unusual-passphrase"
 
 
 def _verification_link(email):
+    email_deliver_pending()  # what the worker does after commit
     for message in reversed(mail.outbox):
         if email in message.to:
             match = re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body)
