@@ -194,9 +194,7 @@ def test_it_marks_a_duplicate_from_the_concerns_admin_page(
     assert f'<a href="{change_url(neighbour)}">{neighbour.reference}</a>' in page
 
 
-def test_a_second_click_says_it_is_done_and_changes_nothing(
-    officer_client, neighbour, original
-):
+def test_a_second_click_says_it_is_done_and_changes_nothing(officer_client, neighbour, original):
     page = officer_client.get(change_url(neighbour)).content.decode()
     seen = page.split('name="duplicate-seen" value="')[1].split('"')[0].replace("&amp;", "&")
     data = {"duplicate-original": original.reference, "duplicate-seen": seen}
