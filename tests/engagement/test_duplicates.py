@@ -2,6 +2,7 @@
 
 import datetime as dt
 import threading
+import uuid
 
 import pytest
 import time_machine
@@ -162,9 +163,13 @@ def test_the_sweep_never_moves_a_closed_duplicate(neighbour, original, npt_offic
     area.group = factories.CoordinatingGroupFactory()
     area.save(update_fields=["group"])
     mark(neighbour, original, npt_officer)
+    past = timezone.now() - dt.timedelta(days=3)
     Concern.objects.filter(pk=neighbour.pk).update(
-        resolution_due_at=timezone.now() - dt.timedelta(days=3),
-        first_response_due_at=timezone.now() - dt.timedelta(days=4),
+        resolution_due_at=past,
+        first_response_due_at=past,
+        resolution_warn_at=past,
+        first_response_warn_at=past,
+        first_responded_at=None,
     )
 
     report = chain.sweep_run()
@@ -172,7 +177,8 @@ def test_the_sweep_never_moves_a_closed_duplicate(neighbour, original, npt_offic
     neighbour.refresh_from_db()
     assert neighbour.tier == Concern.Tier.NPT
     assert neighbour.status == Concern.Status.CLOSED
-    assert not neighbour.events.filter(kind=ConcernEvent.Kind.ESCALATED).exists()
+    moved_or_warned = [ConcernEvent.Kind.ESCALATED, ConcernEvent.Kind.WARNED]
+    assert not neighbour.events.filter(kind__in=moved_or_warned).exists()
     assert report.escalated_total == 0
 
 
@@ -366,3 +372,33 @@ def test_the_originals_page_costs_the_same_with_one_duplicate_or_five(
     client.force_login(npt_officer)
 
     assert change_page_queries(client, original) == change_page_queries(client, other)
+
+
+def test_a_guests_private_page_names_the_original_and_the_email_sends_them_there(
+    client, area, original, npt_officer
+):
+    guest_concern, token = services.guest_concern_submit(
+        business_name="Quay Kiosk",
+        sector="retail",
+        postcode="BH15 1HJ",
+        town="Poole",
+        details=services.ConcernDetails(
+            category=factories.category(),
+            description="The same people again.",
+            occurred_on=timezone.localdate(),
+            location="Quay",
+            impact="some",
+            contact_name="Gita Guest",
+            contact_email="gita@example.org",
+        ),
+        submission_key=uuid.uuid4(),
+    )
+    services.concern_confirm_guest(concern=guest_concern)
+    mark(guest_concern, original, npt_officer)
+
+    page = client.get(f"/report/track/{token}/").content.decode()
+
+    assert f"Your report was joined to {original.reference}, which deals" in page
+    assert original.get_absolute_url() not in page
+    email = OutboundEmail.objects.filter(to="gita@example.org").latest("pk")
+    assert "Use the private link in your confirmation email" in email.body_text
