@@ -69,9 +69,12 @@ def test_it_marks_a_concern_a_duplicate_and_links_it_to_the_original(
     assert OutboundEmail.objects.filter(to="neighbour@example.org").count() == 1
 
 
-def test_it_says_why_a_reference_cannot_be_used_and_keeps_it(new_page, officer, repeat):
+def test_it_says_why_a_reference_cannot_be_used_and_keeps_it(
+    new_page, officer, repeat, assert_accessible
+):
     page = sign_in(new_page, officer)
     page.goto(CHANGE_URL.format(repeat.pk))
+    assert_accessible(page)
 
     page.get_by_label("Reference of the original concern").fill("DBC-2026-000001")
     page.get_by_role("button", name="Mark as duplicate").click()
@@ -80,5 +83,8 @@ def test_it_says_why_a_reference_cannot_be_used_and_keeps_it(new_page, officer, 
     assert "There is no concern DBC-2026-000001 among your NPT" in page.content()
     box = page.get_by_label("Reference of the original concern")
     assert box.input_value() == "DBC-2026-000001"
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert_accessible(page)
     repeat.refresh_from_db()
     assert repeat.is_open and repeat.duplicate_of is None
