@@ -21,7 +21,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
 
@@ -456,6 +456,42 @@ class LegalHoldForm(forms.Form):
         return cleaned
 
 
+class DuplicateForm(forms.Form):
+    original = forms.CharField(
+        label="Reference of the original concern",
+        max_length=40,
+        error_messages={"required": "Enter the reference of the concern this one repeats."},
+    )
+
+    def __init__(self, *args, concern, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.concern = concern
+        # The concerns the officer may see (the admin's scoped queryset): an original outside
+        # their NPT is as unknown as a mistyped reference.
+        self.candidates = candidates
+
+    def clean_original(self):
+        reference = self.cleaned_data["original"].strip().upper()
+        if "\x00" in reference or not reference:  # PostgreSQL refuses NUL in a query
+            raise forms.ValidationError("Enter the reference of the concern this one repeats.")
+        if reference == self.concern.reference:
+            raise forms.ValidationError(
+                "That is this concern's own reference: enter the reference of the concern it "
+                "repeats."
+            )
+        original = self.candidates.filter(reference=reference).first()
+        if original is None:
+            raise forms.ValidationError(
+                f"There is no concern {reference} among your NPT's concerns; check the reference."
+            )
+        if original.duplicate_of_id is not None:
+            raise forms.ValidationError(
+                f"{reference} is itself a duplicate of {original.duplicate_of}: enter "
+                f"{original.duplicate_of} instead."
+            )
+        return original
+
+
 @dataclass(frozen=True)
 class TriageAction:
     """One small form on a change page, and the service call it makes."""
@@ -557,6 +593,21 @@ TRIAGE_ACTIONS = {
         template_field="note",
         template_label="Start the explanation from a template",
     ),
+    "duplicate": TriageAction(
+        form=DuplicateForm,
+        title="Mark as a duplicate of another concern",
+        button="Mark as duplicate",
+        call=lambda c, u, d: services.concern_mark_duplicate(
+            concern=c, original=d["original"], actor=u, from_tier=NPT
+        ),
+        success="Marked as a duplicate and closed; the business has been told.",
+        # A second click of the button finds the work done: said so, not refused.
+        unchanged=lambda c, d: (
+            f"{c} is already a duplicate of {d['original']}; nothing changed."
+            if c.duplicate_of_id == d["original"].pk
+            else None
+        ),
+    ),
     "escalate": TriageAction(
         form=EscalateForm,
         title="Escalate to the Business Co-ordinating Group",
@@ -615,7 +666,7 @@ class TriageAdminMixin:
     def current_outcome_note(self, obj):
         return obj.outcome_note if not obj.is_open else ""
 
-    def triage_form_kwargs(self, item, form_class) -> dict:
+    def triage_form_kwargs(self, request, item, form_class) -> dict:
         return {}
 
     def triage_initial(self, item, name) -> dict:
@@ -708,7 +759,7 @@ class TriageAdminMixin:
             if picker and picker["chosen_text"] is not None:
                 initial[action.template_field] = picker["chosen_text"]
             form = action.form(
-                prefix=name, initial=initial, **self.triage_form_kwargs(item, action.form)
+                prefix=name, initial=initial, **self.triage_form_kwargs(request, item, action.form)
             )
             if picker:
                 picker["fills"] = form[action.template_field].auto_id
@@ -791,7 +842,9 @@ class TriageAdminMixin:
         if request.method != "POST":
             return redirect(change_url)
         form = action.form(
-            request.POST, prefix=action_name, **self.triage_form_kwargs(item, action.form)
+            request.POST,
+            prefix=action_name,
+            **self.triage_form_kwargs(request, item, action.form),
         )
         seen = request.POST.get(f"{action_name}-seen")
         refusal = stale = None
@@ -801,15 +854,15 @@ class TriageAdminMixin:
                     # Hold the row while comparing it with what the officer saw, so nobody can
                     # act between the check and the service call (which locks it again).
                     current = self.model._default_manager.select_for_update().get(pk=item.pk)
+                    # What the form asks for may be done already (the same priority again, a
+                    # second click): say so before comparing with what the officer saw.
+                    unchanged = action.unchanged and action.unchanged(current, form.cleaned_data)
+                    if unchanged:
+                        self.message_user(request, unchanged, messages.INFO)
+                        return redirect(change_url)
                     stale = self._stale(current, seen)
                     refusal = stale or self._not_applicable(current, action)
                     if refusal is None:
-                        unchanged = action.unchanged and action.unchanged(
-                            current, form.cleaned_data
-                        )
-                        if unchanged:
-                            self.message_user(request, unchanged, messages.INFO)
-                            return redirect(change_url)
                         action.call(current, request.user, form.cleaned_data)
                         self.message_user(request, action.success, messages.SUCCESS)
                         return redirect(change_url)
@@ -962,6 +1015,8 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
                 "fields": [
                     "current_outcome",
                     "current_outcome_note",
+                    "duplicate_of_link",
+                    "duplicates_list",
                     "resolved_at",
                     "reporter_satisfied",
                     "closed_at",
@@ -993,6 +1048,32 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
             business.get_sector_display(),
             business.get_size_band_display(),
             " — rural" if business.is_rural else "",
+        )
+
+    @admin.display(description="duplicate of")
+    def duplicate_of_link(self, obj):
+        if obj.duplicate_of_id is None:
+            return self.get_empty_value_display()
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:engagement_concern_change", args=[obj.duplicate_of_id]),
+            obj.duplicate_of,
+        )
+
+    @admin.display(description="duplicates joined to it")
+    def duplicates_list(self, obj):
+        duplicates = list(
+            obj.duplicates.order_by("created_at", "pk").values_list("pk", "reference")
+        )
+        if not duplicates:
+            return self.get_empty_value_display()
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:engagement_concern_change", args=[pk]), ref)
+                for pk, ref in duplicates
+            ),
         )
 
     @admin.display(description="tier", ordering="tier")
@@ -1029,7 +1110,13 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
             super()
             .get_queryset(request)
             .select_related(
-                "business", "category", "npt_area", "npt_area__group", "assigned_officer", "outcome"
+                "business",
+                "category",
+                "npt_area",
+                "npt_area__group",
+                "assigned_officer",
+                "outcome",
+                "duplicate_of",
             )
         )
         if not request.user.is_superuser:
@@ -1056,8 +1143,12 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
         # What is due first; newest first among those with no deadline left.
         return [F("due_rank").asc(), F("next_due_at").asc(nulls_last=True), "-created_at"]
 
-    def triage_form_kwargs(self, item, form_class) -> dict:
-        return {"concern": item} if form_class is AssignForm else {}
+    def triage_form_kwargs(self, request, item, form_class) -> dict:
+        if form_class is AssignForm:
+            return {"concern": item}
+        if form_class is DuplicateForm:
+            return {"concern": item, "candidates": self.get_queryset(request)}
+        return {}
 
     def triage_initial(self, item, name) -> dict:
         if name == "priority":

@@ -464,6 +464,16 @@ class Concern(models.Model):
     outcome_note = models.TextField(blank=True)
     reporter_satisfied = models.BooleanField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set when an officer closes the concern as a duplicate: the concern that deals with it.
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        verbose_name="duplicate of",
+        db_index=False,  # the partial index below serves it
+    )
 
     # A guest follows the concern by a private link; only a hash of its token is stored.
     tracking_token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
@@ -564,6 +574,12 @@ class Concern(models.Model):
                 fields=["npt_area", "tier"],
                 condition=models.Q(status__in=["new", "in_progress", "waiting"]),
                 name="concern_open_idx",
+            ),
+            # A concern's duplicates, for its page, without indexing the many that are none.
+            models.Index(
+                fields=["duplicate_of"],
+                condition=models.Q(duplicate_of__isnull=False),
+                name="concern_duplicate_of_idx",
             ),
         ]
 
@@ -720,6 +736,8 @@ class ConcernEvent(models.Model):
         FLAGGED = "flagged", "Flagged overdue to the chair"
         WARNED = "warned", "Deadline warning sent"
         LEGAL_HOLD = "legal_hold", "Legal hold placed or lifted"
+        DUPLICATE = "duplicate", "Closed as a duplicate"
+        DUPLICATE_JOINED = "dup_joined", "Duplicate joined to it"
 
     concern = models.ForeignKey(Concern, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -752,6 +752,83 @@ def concern_resolve(
     return concern
 
 
+DUPLICATE_OUTCOME = "duplicate"  # the slug of the outcome engagement migration 0002 loads
+
+
+def concern_mark_duplicate(
+    *, concern: Concern, original: Concern, actor: User, from_tier: int | None = None
+) -> Concern:
+    """Close the concern as a duplicate of `original`, with an event on each, and tell its
+    business which reference deals with it; marking it again as the same changes nothing."""
+    if concern.pk == original.pk:
+        raise ValidationError("A concern cannot be a duplicate of itself.")
+    outcome = Outcome.objects.filter(slug=DUPLICATE_OUTCOME).first()
+    if outcome is None:
+        raise ValidationError(
+            "The “Duplicate” outcome is missing from the list of outcomes; ask an administrator."
+        )
+    with transaction.atomic():
+        # Both rows are locked, lowest id first: two officers joining A to B and B to A at the
+        # same moment wait for each other instead of deadlocking, and the second is refused.
+        locked = {
+            row.pk: row
+            for row in Concern.objects.select_for_update(of=("self",))
+            .select_related("business", "npt_area", "npt_area__group")
+            .filter(pk__in=[concern.pk, original.pk])
+            .order_by("pk")
+        }
+        concern, original = locked[concern.pk], locked[original.pk]
+        if concern.duplicate_of_id == original.pk:
+            return concern
+        _guard_tier(concern, from_tier)
+        if not concern.is_open:
+            raise ValidationError(
+                f"{concern} has an outcome already ({concern.get_status_display()}); "
+                "it was not marked a duplicate."
+            )
+        if original.status == Concern.Status.UNCONFIRMED:
+            raise ValidationError(f"{original} has not been confirmed by its reporter yet.")
+        if original.duplicate_of_id is not None:
+            first = Concern.objects.filter(pk=original.duplicate_of_id).first()
+            raise ValidationError(
+                f"{original} is itself a duplicate of {first}: mark {concern} a duplicate of "
+                f"{first} instead."
+            )
+        if concern.duplicates.exists():
+            raise ValidationError(
+                f"Other concerns are joined to {concern} as its duplicates, so it cannot become "
+                "a duplicate itself."
+            )
+        now = timezone.now()
+        old_status = concern.status
+        _resume_clock(concern, now)
+        _mark_responded(concern, now)
+        concern.status = Concern.Status.CLOSED
+        concern.outcome = outcome
+        concern.outcome_note = f"Joined to {original}, which deals with the same matter."
+        concern.duplicate_of = original
+        concern.resolved_at = now
+        concern.closed_at = now
+        concern.reporter_satisfied = None
+        concern.save()
+        _event(
+            concern,
+            ConcernEvent.Kind.DUPLICATE,
+            actor=actor,
+            detail=f"Duplicate of {original}",
+            from_status=old_status,
+            to_status=concern.status,
+        )
+        _event(
+            original,
+            ConcernEvent.Kind.DUPLICATE_JOINED,
+            actor=actor,
+            detail=f"{concern} joined to it as a duplicate",
+        )
+        _email_reporter(concern, "concern_duplicate", {"original": original})
+    return concern
+
+
 def concern_feedback(
     *, concern: Concern, author: User | None, resolved: bool, comment: str = ""
 ) -> Concern:

@@ -198,8 +198,20 @@ def _concern_page(request, concern, *, track_token=None, reply_form=None, feedba
         "reply_form": reply_form or MessageForm(),
         "feedback_form": feedback_form or FeedbackForm(),
         "held_by": _holder_words(concern),
+        **_joined_to(request, concern, track_token),
     }
     return render(request, "engagement/concern_detail.html", context)
+
+
+def _joined_to(request, concern, track_token) -> dict:
+    """The concern a duplicate was joined to, linked only for an owner who may open it."""
+    if concern.duplicate_of_id is None:
+        return {}
+    original = Concern.objects.only("reference").get(pk=concern.duplicate_of_id)
+    visible = track_token is None and request.user.is_authenticated
+    if visible:
+        visible = _concerns_for(request.user).filter(pk=original.pk).exists()
+    return {"original": original, "original_url": original.get_absolute_url() if visible else ""}
 
 
 @require_POST
