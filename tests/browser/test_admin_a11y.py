@@ -215,7 +215,9 @@ def walk(page) -> list[Stop]:
             for url in admin_links(page, ".object-tools a, #content-main form a, .deletelink")
             if not url.rstrip("/").endswith(("/change", "/add")) or "password" in url
         ]
-        triage = page.eval_on_selector_all("form.triage-action[id]", "els => els.map(e => e.id)")
+        triage = page.eval_on_selector_all(
+            ".triage-action form[id^=triage-form-]", "els => els.map(e => e.id)"
+        )
         for form in triage:
             stops[Stop(change, empty_form=form)] = None
         for url in onward:
