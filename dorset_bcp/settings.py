@@ -160,6 +160,9 @@ ACCOUNT_FORMS = {
     "change_email": "engagement.forms.PortalChangeEmailForm",
     "reset_password": "engagement.forms.PortalResetPasswordForm",
 }
+# allauth's own limits stay as they are; "guest_link" is a guest asking for their private link
+# again (engagement.views.guest_link): per IP, and per email address so no inbox is flooded.
+ACCOUNT_RATE_LIMITS = {"guest_link": "10/h/ip,3/h/key"}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

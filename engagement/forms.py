@@ -76,6 +76,8 @@ class AttachmentsField(forms.FileField):
         files = [f for f in (data or []) if f] if isinstance(data, list | tuple) else []
         if data and not isinstance(data, list | tuple):
             files = [data]
+        if self.required and not files:
+            raise ValidationError(self.error_messages["required"], code="required")
         if len(files) > settings.ATTACHMENT_MAX_FILES:
             raise ValidationError(
                 f"You attached {len(files)} files; the most is {settings.ATTACHMENT_MAX_FILES}. "
@@ -351,6 +353,49 @@ class GuestConcernForm(ConcernFieldsMixin):
 class MessageForm(forms.Form):
     body = forms.CharField(
         label="Your reply", max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class AddAttachmentsForm(forms.Form):
+    """More photos or documents for an open concern, checked as the report form checks them."""
+
+    attachments = AttachmentsField(
+        required=True,
+        label="Photos or documents to add",
+        error_messages={"required": "Choose at least one photo or PDF to attach."},
+    )
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you withdrawing this report?",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why you are withdrawing this report."},
+        help_text="For example, the matter has been sorted out. The team that has your report "
+        "will read this.",
+    )
+
+
+class GuestLinkForm(forms.Form):
+    """A guest asks for their private link again: the email they gave and the reference."""
+
+    email = forms.EmailField(
+        label="Email address you gave with the report",
+        max_length=EMAIL_MAX_LENGTH,
+        error_messages={
+            "required": "Enter the email address you gave with the report.",
+            "invalid": "Enter an email address in the right format, like name@example.com.",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+    reference = forms.CharField(
+        label="Report reference",
+        max_length=20,
+        help_text="It starts DBC-, for example DBC-2026-000123. It was shown when you sent the "
+        "report.",
+        error_messages={"required": "Enter the report reference, like DBC-2026-000123."},
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "characters"}),
     )
 
 

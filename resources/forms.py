@@ -286,3 +286,8 @@ class BookingForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["business"].queryset = _user_businesses(user)
+        if not self.is_bound:
+            # Someone with one business has nothing to choose: it is chosen for them.
+            only = list(self.fields["business"].queryset.values_list("pk", flat=True)[:2])
+            if len(only) == 1:
+                self.initial.setdefault("business", only[0])
