@@ -156,11 +156,11 @@ def test_it_posts_once_when_the_form_is_sent_twice(client, coordinator, membersh
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"title": ""}, b"Title: This field is required"),
-        ({"body": ""}, b"Alert: This field is required"),
-        ({"urgency": "apocalyptic"}, b"Select a valid choice"),
+        ({"title": ""}, b"Enter a title for the alert."),
+        ({"body": ""}, b"Enter what the alert says."),
+        ({"urgency": "apocalyptic"}, b"Choose how urgent the alert is: routine or urgent."),
         ({"expires_at": "2001-01-01T10:00"}, b"The expiry must be in the future"),
-        ({"expires_at": "next tuesday"}, b"Enter a valid date/time"),
+        ({"expires_at": "next tuesday"}, b"Enter when the alert expires as a date and a time."),
     ],
 )
 def test_it_refuses_bad_alerts_and_keeps_what_was_typed(
