@@ -165,6 +165,8 @@ ACCOUNT_FORMS = {
 ACCOUNT_RATE_LIMITS = {"guest_link": "10/h/ip,3/h/key"}
 
 LANGUAGE_CODE = "en-gb"
+# Sentence case for allauth's Title Case strings (locale/en/LC_MESSAGES/django.po).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
