@@ -795,7 +795,8 @@ MAX_ATTACHMENTS_PER_CONCERN = 20
 def concern_add_attachments(
     *, concern: Concern, author: User | None, attachments: list[UploadedFile]
 ) -> list[Attachment]:
-    """The reporter adds files the form has checked to their open concern; an event records it."""
+    """The reporter adds files the form has checked to their open concern; an event records it
+    and whoever holds the concern is told."""
     if not attachments:
         return []
     with transaction.atomic():
@@ -814,12 +815,9 @@ def concern_add_attachments(
             _attachment_add(concern=concern, upload=upload, uploaded_by=author)
             for upload in attachments
         ]
-        _event(
-            concern,
-            ConcernEvent.Kind.ATTACHED,
-            actor=author,
-            detail=", ".join(attachment.original_name for attachment in added)[:500],
-        )
+        names = [attachment.original_name for attachment in added]
+        _event(concern, ConcernEvent.Kind.ATTACHED, actor=author, detail=", ".join(names)[:500])
+        _email_holder(concern, "officer_attachments", {"names": names})
     return added
 
 

@@ -99,6 +99,19 @@ def test_it_lets_the_owner_add_an_attachment_to_an_open_concern(client, owner, c
     assert event.detail == "later.png"
 
 
+def test_it_tells_whoever_holds_the_concern_of_a_later_attachment(
+    client, owner, concern, npt_officer
+):
+    services.concern_assign(concern=concern, officer=npt_officer, actor=npt_officer)
+    client.force_login(owner)
+
+    client.post(attach_url(concern), {"attachments": [factories.png_upload("later.png")]})
+
+    email = OutboundEmail.objects.get(to=npt_officer.email, subject__contains="attached")
+    assert email.subject == f"{concern.reference}: the business attached a file"
+    assert "later.png" in email.body_text
+
+
 def test_it_checks_a_later_attachment_as_the_report_form_does(client, owner, concern):
     client.force_login(owner)
     fake = SimpleUploadedFile("invoice.png", b"not an image at all", content_type="image/png")
