@@ -213,6 +213,9 @@ ACCOUNT_RATE_LIMITS = {
     "report_email": "3/h/key",
     "guest_link": "60/m/ip",
     "guest_link_miss": "20/h/ip",
+    # A guest asking for their private link again (engagement.views.guest_link): per address,
+    # and per email address with the 3-an-hour cap every public form's emails share.
+    "guest_link_resend": "10/h/ip,3/h/key",
     "reply": "20/m/ip,20/h/key",
     "upload": "20/h/ip,10/h/key",
 }
@@ -230,6 +233,8 @@ if not 0 <= ALLAUTH_TRUSTED_PROXY_COUNT <= 5:
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("DJANGO_TRUSTED_CLIENT_IP_HEADER", "") or None
 
 LANGUAGE_CODE = "en-gb"
+# Sentence case for allauth's Title Case strings (locale/en/LC_MESSAGES/django.po).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True

@@ -1,4 +1,6 @@
+import calendar
 import datetime as dt
+import re
 import uuid
 
 from allauth.account.forms import AddEmailForm, ChangeEmailForm, ResetPasswordForm, SignupForm
@@ -6,7 +8,7 @@ from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
 from allauth.mfa.totp.forms import ActivateTOTPForm
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -37,12 +39,24 @@ def bound_email_field(field: forms.EmailField) -> forms.EmailField:
     return field
 
 
+class OneErrorPerField:
+    """A field with several problems shows one message holding them all, so the summary and
+    the field each say it once (GOV.UK: one error per field)."""
+
+    def full_clean(self):
+        super().full_clean()
+        for name, errors in (self._errors or {}).items():
+            if name != NON_FIELD_ERRORS and len(errors) > 1:
+                errors.data = [" ".join(str(message) for message in errors)]
+
+
 class PostcodeField(forms.CharField):
     """A full UK postcode, normalised, that a Dorset NPT covers."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 20)  # room for stray spaces
         kwargs.setdefault("help_text", "For example BH15 1AA. We use it to find your local team.")
+        kwargs.setdefault("error_messages", {"required": "Enter the postcode, like BH15 1AA."})
         super().__init__(**kwargs)
         self.widget.attrs.update({"autocomplete": "postal-code", "spellcheck": "false"})
 
@@ -53,6 +67,142 @@ class PostcodeField(forms.CharField):
         postcode = normalise_postcode(value)
         npt_for_postcode(postcode)
         return postcode
+
+
+class DayMonthYearWidget(forms.MultiWidget):
+    """GOV.UK's date input: three boxes, Day, Month and Year, in a fieldset.
+
+    Also reads a single ISO date (`name=2026-01-05`), as a form posted by a script or an older
+    page sends it."""
+
+    PARTS = ("day", "month", "year")
+
+    def __init__(self, attrs=None):
+        widgets = {part: forms.TextInput(attrs={"inputmode": "numeric"}) for part in self.PARTS}
+        super().__init__(widgets, attrs)
+        self.error_parts: tuple[str, ...] = ()
+
+    def decompress(self, value):
+        if isinstance(value, dt.date):
+            return [str(value.day), str(value.month), str(value.year)]
+        return [None, None, None]
+
+    def value_from_datadict(self, data, files, name):
+        if not any(f"{name}_{part}" in data for part in self.PARTS) and name in data:
+            return _parts_of_iso(str(data.get(name) or ""))
+        return [data.get(f"{name}_{part}") for part in self.PARTS]
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data and all(f"{name}_{part}" not in data for part in self.PARTS)
+
+    def id_for_label(self, id_):
+        # The error summary links to the first box that is wrong, else to the day.
+        first = self.error_parts[0] if self.error_parts else "day"
+        return f"{id_}_{self.PARTS.index(first)}" if id_ else ""
+
+
+def _parts_of_iso(text: str) -> list[str]:
+    match = re.fullmatch(r"\s*(\d{1,4})-(\d{1,2})-(\d{1,2})\s*", text)
+    if match:
+        return [match[3], match[2], match[1]]
+    return [text, text, text] if text.strip() else ["", "", ""]
+
+
+_MONTH_NAMES = {
+    name: number
+    for number in range(1, 13)
+    for name in (
+        dt.date(2000, number, 1).strftime("%B").lower(),
+        dt.date(2000, number, 1).strftime("%b").lower(),
+    )
+}
+
+
+class DayMonthYearField(forms.Field):
+    """A date typed as day, month and year, with GOV.UK's messages naming the part that is
+    wrong (https://design-system.service.gov.uk/components/date-input/)."""
+
+    widget = DayMonthYearWidget
+
+    def __init__(self, *, noun: str, **kwargs):
+        kwargs.setdefault("template_name", "includes/date_input.html")
+        # "the date it happened": what the messages call the date.
+        self.noun = noun
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"].setdefault("required", f"Enter {noun}.")
+        super().__init__(**kwargs)
+
+    def _refuse(self, message: str, parts: tuple[str, ...]):
+        self.widget.error_parts = parts
+        raise ValidationError(message, code="invalid")
+
+    def to_python(self, value):
+        typed = [str(part or "").strip() for part in (value or [])]
+        typed = (typed + ["", "", ""])[:3]
+        if not any(typed):
+            return None
+        parts = zip(DayMonthYearWidget.PARTS, typed, strict=True)
+        missing = tuple(part for part, text in parts if not text)
+        if missing:
+            words = " and a ".join(missing)
+            self._refuse(f"{self.noun[0].upper()}{self.noun[1:]} must include a {words}.", missing)
+        day_text, month_text, year_text = typed
+        day = int(day_text) if day_text.isdigit() else None
+        month = int(month_text) if month_text.isdigit() else _MONTH_NAMES.get(month_text.lower())
+        year = int(year_text) if year_text.isdigit() and len(year_text) == 4 else None
+        wrong = tuple(
+            part
+            for part, ok in (
+                ("day", day is not None and 1 <= day <= 31),
+                ("month", month is not None and 1 <= month <= 12),
+                ("year", year is not None and year >= 1900),
+            )
+            if not ok
+        )
+        if len(wrong) > 1:
+            self._refuse("Enter a real date, for example 5 January 2026.", wrong)
+        if wrong == ("day",):
+            self._refuse("Enter the day as a number from 1 to 31.", wrong)
+        if wrong == ("month",):
+            self._refuse("Enter the month as a number from 1 to 12, or its name.", wrong)
+        if wrong == ("year",):
+            self._refuse("Enter the year as four digits, like 2026.", wrong)
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            last = calendar.monthrange(year, month)[1]
+            month_name = dt.date(year, month, 1).strftime("%B %Y")
+            self._refuse(f"The day must be from 1 to {last} in {month_name}.", ("day",))
+
+    def validate(self, value):
+        if value is None and self.required:
+            self.widget.error_parts = DayMonthYearWidget.PARTS
+        super().validate(value)
+
+    def get_bound_field(self, form, field_name):
+        return DayMonthYearBoundField(form, self, field_name)
+
+
+class DayMonthYearBoundField(forms.BoundField):
+    def parts(self):
+        """Each box with its label, name, id, typed value and whether it is wrong."""
+        widget = self.field.widget
+        values = self.value()
+        if not isinstance(values, list | tuple):
+            values = widget.decompress(values)
+        invalid = set(widget.error_parts) if self.errors else set()
+        return [
+            {
+                "key": part,
+                "label": part.capitalize(),
+                "name": f"{self.html_name}_{part}",
+                "id": f"{self.auto_id}_{index}",
+                "value": values[index] or "",
+                "invalid": part in invalid,
+                "maxlength": 4 if part == "year" else 9 if part == "month" else 2,
+            }
+            for index, part in enumerate(widget.PARTS)
+        ]
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -78,6 +228,8 @@ class AttachmentsField(forms.FileField):
         files = [f for f in (data or []) if f] if isinstance(data, list | tuple) else []
         if data and not isinstance(data, list | tuple):
             files = [data]
+        if self.required and not files:
+            raise ValidationError(self.error_messages["required"], code="required")
         if len(files) > settings.ATTACHMENT_MAX_FILES:
             raise ValidationError(
                 f"You attached {len(files)} files; the most is {settings.ATTACHMENT_MAX_FILES}. "
@@ -119,7 +271,7 @@ def accepted_attachment(upload):
     return clean_copy
 
 
-class BusinessForm(forms.ModelForm):
+class BusinessForm(OneErrorPerField, forms.ModelForm):
     postcode = PostcodeField()
 
     class Meta:
@@ -136,6 +288,13 @@ class BusinessForm(forms.ModelForm):
             "bid_member",
         ]
         labels = {"name": "Business name"}
+        error_messages = {
+            "name": {"required": "Enter the business name."},
+            "sector": {"required": "Choose the business's sector."},
+            "size_band": {"required": "Choose the size of the business."},
+            "address_line1": {"required": "Enter the first line of the address."},
+            "town": {"required": "Enter the town or village."},
+        }
         help_texts = {
             "is_rural": "Farms, estates, equestrian yards and other countryside businesses.",
             "bid_member": "For example Bournemouth Town Centre BID or Dorchester BID.",
@@ -151,7 +310,7 @@ class BusinessForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
-class ConcernFieldsMixin(forms.Form):
+class ConcernFieldsMixin(OneErrorPerField, forms.Form):
     """The questions every report asks, with or without an account."""
 
     category = forms.ModelChoiceField(
@@ -159,7 +318,10 @@ class ConcernFieldsMixin(forms.Form):
         empty_label=None,
         widget=forms.RadioSelect,
         label="What is it about?",
-        error_messages={"required": "Choose what your concern is about."},
+        error_messages={
+            "required": "Choose what your concern is about.",
+            "invalid_choice": "Choose what your concern is about from the list.",
+        },
     )
     description = forms.CharField(
         label="What happened?",
@@ -169,14 +331,11 @@ class ConcernFieldsMixin(forms.Form):
         help_text="Describe what happened and what you are worried about. Please do not name "
         "or describe other people: an officer will ask if they need to know.",
     )
-    occurred_on = forms.DateField(
+    occurred_on = DayMonthYearField(
         label="Date it happened",
-        error_messages={
-            "required": "Enter the date it happened.",
-            "invalid": "Enter a real date, for example 5 January 2026.",
-        },
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="If it has happened more than once, the most recent date.",
+        noun="the date it happened",
+        help_text="For example, 27 3 2026. If it has happened more than once, the most recent "
+        "date.",
     )
     occurred_time = forms.TimeField(
         label="Time it happened (optional)",
@@ -216,7 +375,12 @@ class ConcernFieldsMixin(forms.Form):
     )
     contact_email = bound_email_field(
         forms.EmailField(
-            label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+            label="Email address",
+            error_messages={
+                "required": "Enter your email address.",
+                "invalid": "Enter an email address in the right format, like name@example.com.",
+            },
+            widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         )
     )
     contact_phone = forms.CharField(
@@ -228,6 +392,7 @@ class ConcernFieldsMixin(forms.Form):
     contact_preference = forms.ChoiceField(
         label="How should we contact you?",
         choices=Concern.ContactPreference.choices,
+        error_messages={"required": "Choose how we should contact you."},
         widget=forms.RadioSelect,
         initial=Concern.ContactPreference.EMAIL,
     )
@@ -236,12 +401,15 @@ class ConcernFieldsMixin(forms.Form):
     def clean_occurred_on(self):
         occurred_on = self.cleaned_data["occurred_on"]
         today = timezone.localdate()
+        # Whatever is wrong below is the whole date: every box is marked.
+        self.fields["occurred_on"].widget.error_parts = DayMonthYearWidget.PARTS
         if occurred_on > today:
             raise ValidationError(
-                f"The date cannot be in the future. Today is {date_format(today, 'j F Y')}."
+                f"The date it happened cannot be in the future. Today is "
+                f"{date_format(today, 'j F Y')}."
             )
         if occurred_on < today - dt.timedelta(days=365 * 5):
-            raise ValidationError("Enter a date within the last five years.")
+            raise ValidationError("Enter a date it happened within the last five years.")
         return occurred_on
 
     def clean_contact_phone(self):
@@ -287,7 +455,10 @@ class ConcernForm(ConcernFieldsMixin):
     business = forms.ModelChoiceField(
         queryset=Business.objects.none(),
         label="Which business is this about?",
-        error_messages={"required": "Choose which business this is about."},
+        error_messages={
+            "required": "Choose which business this is about.",
+            "invalid_choice": "Choose one of your businesses from the list.",
+        },
         empty_label=None,
         widget=forms.RadioSelect,
     )
@@ -320,10 +491,19 @@ class GuestConcernForm(ConcernFieldsMixin):
     business_name = forms.CharField(
         label="Business name",
         max_length=200,
+        error_messages={"required": "Enter the business name."},
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
-    sector = forms.ChoiceField(label="Type of business", choices=Sector.choices)
-    town = forms.CharField(label="Town or village", max_length=100)
+    sector = forms.ChoiceField(
+        label="Type of business",
+        choices=[("", "Choose…"), *Sector.choices],
+        error_messages={"required": "Choose the type of business."},
+    )
+    town = forms.CharField(
+        label="Town or village",
+        max_length=100,
+        error_messages={"required": "Enter the town or village."},
+    )
     postcode = PostcodeField(label="Business postcode")
 
     # A honeypot: hidden from people and from assistive technology (report_form.html), so only
@@ -353,6 +533,49 @@ class GuestConcernForm(ConcernFieldsMixin):
 class MessageForm(forms.Form):
     body = forms.CharField(
         label="Your reply", max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class AddAttachmentsForm(OneErrorPerField, forms.Form):
+    """More photos or documents for an open concern, checked as the report form checks them."""
+
+    attachments = AttachmentsField(
+        required=True,
+        label="Photos or documents to add",
+        error_messages={"required": "Choose at least one photo or PDF to attach."},
+    )
+
+
+class WithdrawForm(OneErrorPerField, forms.Form):
+    reason = forms.CharField(
+        label="Why are you withdrawing this report?",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why you are withdrawing this report."},
+        help_text="For example, the matter has been sorted out. The team that has your report "
+        "will read this.",
+    )
+
+
+class GuestLinkForm(OneErrorPerField, forms.Form):
+    """A guest asks for their private link again: the email they gave and the reference."""
+
+    email = forms.EmailField(
+        label="Email address you gave with the report",
+        max_length=EMAIL_MAX_LENGTH,
+        error_messages={
+            "required": "Enter the email address you gave with the report.",
+            "invalid": "Enter an email address in the right format, like name@example.com.",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+    reference = forms.CharField(
+        label="Report reference",
+        max_length=20,
+        help_text="It starts DBC-, for example DBC-2026-000123. It was shown when you sent the "
+        "report.",
+        error_messages={"required": "Enter the report reference, like DBC-2026-000123."},
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "characters"}),
     )
 
 
@@ -406,7 +629,7 @@ def _refuse_if_capped(email: str, template_prefix: str, *actions: str) -> None:
         raise ValidationError(throttles.EMAIL_CAP, code="email_cap")
 
 
-class PortalSignupForm(SignupForm):
+class PortalSignupForm(OneErrorPerField, SignupForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])

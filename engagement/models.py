@@ -187,7 +187,13 @@ class Business(models.Model):
         return self.name
 
     def clean(self):
-        self.postcode = normalise_postcode(self.postcode)
+        # An empty postcode is the field's own "required" error, and a form whose postcode
+        # failed leaves it empty here: one message per field, the field's.
+        if self.postcode:
+            try:
+                self.postcode = normalise_postcode(self.postcode)
+            except ValidationError as exc:
+                raise ValidationError({"postcode": exc}) from None
 
     @property
     def postcode_district(self):
@@ -303,6 +309,9 @@ class SpecialistTeamMember(models.Model):
 
 class Outcome(models.Model):
     """An honest outcome an officer or partnership resolves a concern with."""
+
+    # Given by the reporter, not by an officer (engagement migration 0019 loads it).
+    WITHDRAWN_SLUG = "withdrawn"
 
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
@@ -600,6 +609,8 @@ class Concern(models.Model):
     @property
     def where_now(self):
         """Where the concern is, in the words a business owner would use."""
+        if self.status == self.Status.UNCONFIRMED:
+            return "Not sent yet: it reaches the police once you confirm it"
         if self.status in (self.Status.RESOLVED, self.Status.CLOSED):
             return "An outcome has been given"
         if self.tier == self.Tier.GROUP:
@@ -738,6 +749,8 @@ class ConcernEvent(models.Model):
         LEGAL_HOLD = "legal_hold", "Legal hold placed or lifted"
         DUPLICATE = "duplicate", "Closed as a duplicate"
         DUPLICATE_JOINED = "dup_joined", "Duplicate joined to it"
+        ATTACHED = "attached", "Attachment added by the business"
+        WITHDRAWN = "withdrawn", "Withdrawn by the reporter"
 
     concern = models.ForeignKey(Concern, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

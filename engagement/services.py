@@ -888,6 +888,113 @@ def concern_feedback(
     return concern
 
 
+# A concern's attachments, however many times the business adds some: enough for a set of
+# CCTV stills and documents, not a file store.
+MAX_ATTACHMENTS_PER_CONCERN = 20
+
+
+def concern_add_attachments(
+    *, concern: Concern, author: User | None, attachments: list[UploadedFile]
+) -> list[Attachment]:
+    """The reporter adds files the form has checked to their open concern; an event records it
+    and whoever holds the concern is told."""
+    if not attachments:
+        return []
+    with transaction.atomic():
+        concern = _locked(concern)
+        if not concern.is_open:
+            raise ValidationError(
+                "This concern is no longer open, so nothing more can be attached to it."
+            )
+        room = MAX_ATTACHMENTS_PER_CONCERN - concern.attachments.count()
+        if len(attachments) > room:
+            raise ValidationError(
+                f"A concern can have {MAX_ATTACHMENTS_PER_CONCERN} attachments at most; this "
+                f"one has room for {max(room, 0)} more."
+            )
+        added = [
+            _attachment_add(concern=concern, upload=upload, uploaded_by=author)
+            for upload in attachments
+        ]
+        names = [attachment.original_name for attachment in added]
+        _event(concern, ConcernEvent.Kind.ATTACHED, actor=author, detail=", ".join(names)[:500])
+        _email_holder(concern, "officer_attachments", {"names": names})
+    return added
+
+
+def concern_withdraw(*, concern: Concern, author: User | None, reason: str) -> tuple[Concern, bool]:
+    """The reporter withdraws their open concern with a reason: it is closed with the outcome
+    "Withdrawn by the reporter" and whoever holds it is told. Returns the concern and whether
+    it was withdrawn now (False if it was already withdrawn or closed)."""
+    outcome = Outcome.objects.get(slug=Outcome.WITHDRAWN_SLUG)
+    with transaction.atomic():
+        concern = _locked(concern)
+        if not concern.is_open:
+            return concern, False
+        now = timezone.now()
+        old_status = concern.status
+        concern.status = Concern.Status.CLOSED
+        concern.outcome = outcome
+        concern.outcome_note = reason
+        concern.resolved_at = now
+        concern.closed_at = now
+        concern.paused_at = None
+        concern.save(
+            update_fields=[
+                "status",
+                "outcome",
+                "outcome_note",
+                "resolved_at",
+                "closed_at",
+                "paused_at",
+                "updated_at",
+            ]
+        )
+        _event(
+            concern,
+            ConcernEvent.Kind.WITHDRAWN,
+            actor=author,
+            detail=reason[:500],
+            from_status=old_status,
+            to_status=concern.status,
+        )
+        _email_holder(concern, "officer_withdrawn", {"reason": reason})
+    return concern, True
+
+
+def guest_link_resend(*, email: str, reference: str) -> bool:
+    """Email a guest a new private link to their report, only to the address the report gave.
+    The old link stops working (only a hash of it is kept). Returns whether a report matched;
+    the caller must not show it."""
+    reference = reference.strip().upper()
+    email = email.strip()
+    if not email or not reference or "\x00" in reference + email:
+        return False
+    with transaction.atomic():
+        concern = (
+            Concern.objects.select_for_update(of=("self",))
+            .select_related("npt_area")
+            .filter(
+                reference=reference,
+                reporter__isnull=True,
+                tracking_token_hash__isnull=False,
+                contact_email__iexact=email,
+            )
+            .first()
+        )
+        if concern is None:
+            return False
+        token = secrets.token_urlsafe(32)
+        Concern.objects.filter(pk=concern.pk).update(tracking_token_hash=_hash_token(token))
+        email_queue(
+            to=concern.contact_email,
+            template="guest_link",
+            context={"concern": concern, "track_path": _track_path(token)},
+            contains_secret=True,
+        )
+    return True
+
+
 def _email_holder(concern: Concern, template: str, context: dict) -> None:
     """Tell whoever holds the concern now (officer, group or Partnership) what the business said."""
     # escalation builds on engagement's models, so it is imported here, not at import time.

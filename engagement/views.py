@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,15 +22,19 @@ from dorset_bcp.throttles import Limit
 from . import emails, services
 from .forms import (
     AccountDeleteForm,
+    AddAttachmentsForm,
     BusinessForm,
     ConcernForm,
     FeedbackForm,
     GuestConcernForm,
+    GuestLinkForm,
     MessageForm,
+    WithdrawForm,
 )
-from .models import Attachment, Business, Concern, ConcernUpdate, Signpost
+from .models import Attachment, Business, Concern, ConcernUpdate, Outcome, Signpost
 
 MY_CONCERNS_PAGE_SIZE = 20
+# allauth's rate limit (ACCOUNT_RATE_LIMITS) on asking for a guest's private link again.
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +191,16 @@ def guest_track(request, token):
     return _concern_page(request, concern, track_token=token)
 
 
-def _concern_page(request, concern, *, track_token=None, reply_form=None, feedback_form=None):
+def _concern_page(
+    request,
+    concern,
+    *,
+    track_token=None,
+    reply_form=None,
+    feedback_form=None,
+    attach_form=None,
+    withdraw_form=None,
+):
     updates = concern.updates.filter(kind__in=ConcernUpdate.PUBLIC_KINDS).select_related(
         "author", "specialist_team"
     )
@@ -197,6 +211,8 @@ def _concern_page(request, concern, *, track_token=None, reply_form=None, feedba
         "track_token": track_token,
         "reply_form": reply_form or MessageForm(),
         "feedback_form": feedback_form or FeedbackForm(),
+        "attach_form": attach_form or AddAttachmentsForm(),
+        "withdraw_form": withdraw_form or WithdrawForm(),
         "held_by": _holder_words(concern),
         **_joined_to(request, concern, track_token),
     }
@@ -214,20 +230,58 @@ def _joined_to(request, concern, track_token) -> dict:
     return {"original": original, "original_url": original.get_absolute_url() if visible else ""}
 
 
-@require_POST
-def guest_reply(request, token):
+def _guest_concern(request, token) -> Concern:
+    """The confirmed guest report a private link opens (throttled); 404 for anything else."""
     concern = _concern_for_link(request, token)
     if concern is None or concern.status == Concern.Status.UNCONFIRMED:
         raise Http404("No report matches this link.")
-    return _reply(request, concern, author=None, track_token=token)
+    return concern
+
+
+@require_POST
+def guest_attach(request, token):
+    return _attach(request, _guest_concern(request, token), author=None, track_token=token)
+
+
+@require_POST
+def guest_withdraw(request, token):
+    return _withdraw(request, _guest_concern(request, token), author=None, track_token=token)
+
+
+@never_cache
+def guest_link(request):
+    """A guest asks for their private link again. The page says the same whether or not the
+    email and reference match a report, and the link goes only to the report's own address."""
+    form = GuestLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        # Per IP and per address: nobody can use the form to flood an inbox or to try
+        # references in bulk. Over the limit, nothing is sent and the page reads the same.
+        if (
+            throttles.allow(
+                request, Limit("guest_link_resend", email), Limit("report_email", email)
+            )
+            is None
+        ):
+            services.guest_link_resend(email=email, reference=form.cleaned_data["reference"])
+        else:
+            logger.info("Guest link request over the rate limit; nothing sent.")
+        return redirect("engagement:guest_link_sent")
+    return render(request, "engagement/guest_link.html", {"form": form})
+
+
+def guest_link_sent(request):
+    return render(request, "engagement/guest_link_sent.html")
+
+
+@require_POST
+def guest_reply(request, token):
+    return _reply(request, _guest_concern(request, token), author=None, track_token=token)
 
 
 @require_POST
 def guest_feedback(request, token):
-    concern = _concern_for_link(request, token)
-    if concern is None or concern.status == Concern.Status.UNCONFIRMED:
-        raise Http404("No report matches this link.")
-    return _feedback(request, concern, author=None, track_token=token)
+    return _feedback(request, _guest_concern(request, token), author=None, track_token=token)
 
 
 @login_required
@@ -263,10 +317,30 @@ def my_dashboard(request):
         )
     )
     page = Paginator(concerns, MY_CONCERNS_PAGE_SIZE).get_page(request.GET.get("page"))
+    # resources builds on engagement, so its reads are imported here, not at import time.
+    from resources import selectors as community
+    from resources.models import Booking, SchemeMembership
+
+    bookings = (
+        community.bookings_of_user(request.user)
+        .filter(status__in=Booking.LIVE_STATUSES, seminar__ends_at__gt=timezone.now())
+        .order_by("seminar__starts_at", "pk")
+    )
+    memberships = (
+        community.memberships_of_user(request.user)
+        .filter(status__in=SchemeMembership.OPEN_STATUSES)
+        .order_by("scheme__name", "business__name", "pk")
+    )
     return render(
         request,
         "engagement/my_dashboard.html",
-        {"businesses": businesses, "concerns": page.object_list, "page": page},
+        {
+            "businesses": businesses,
+            "concerns": page.object_list,
+            "page": page,
+            "bookings": bookings,
+            "memberships": memberships,
+        },
     )
 
 
@@ -322,6 +396,54 @@ def concern_reply(request, reference):
 def concern_feedback(request, reference):
     concern = _get_concern_for_user(request.user, reference)
     return _feedback(request, concern, author=request.user)
+
+
+@login_required
+@require_POST
+def concern_attach(request, reference):
+    concern = _get_concern_for_user(request.user, reference)
+    return _attach(request, concern, author=request.user)
+
+
+@login_required
+@require_POST
+def concern_withdraw(request, reference):
+    concern = _get_concern_for_user(request.user, reference)
+    return _withdraw(request, concern, author=request.user)
+
+
+def _attach(request, concern, *, author, track_token=None):
+    if not concern.is_open:
+        messages.warning(request, "This concern is no longer open, so nothing more can be added.")
+        return _back_to(concern, track_token)
+    form = AddAttachmentsForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            added = services.concern_add_attachments(
+                concern=concern, author=author, attachments=form.cleaned_data["attachments"]
+            )
+        except ValidationError as exc:
+            form.add_error("attachments", exc)
+        else:
+            names = ", ".join(attachment.original_name for attachment in added)
+            messages.success(request, f"Attached: {names}.")
+            return _back_to(concern, track_token)
+    return _concern_page(request, concern, track_token=track_token, attach_form=form)
+
+
+def _withdraw(request, concern, *, author, track_token=None):
+    form = WithdrawForm(request.POST)
+    if concern.is_open and not form.is_valid():
+        return _concern_page(request, concern, track_token=track_token, withdraw_form=form)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    concern, withdrawn = services.concern_withdraw(concern=concern, author=author, reason=reason)
+    if withdrawn:
+        messages.success(request, f"Your report {concern.reference} is withdrawn.")
+    elif concern.outcome_id and concern.outcome.slug == Outcome.WITHDRAWN_SLUG:
+        messages.info(request, f"Your report {concern.reference} was already withdrawn.")
+    else:
+        messages.warning(request, "This concern already has an outcome, so it cannot be withdrawn.")
+    return _back_to(concern, track_token)
 
 
 def _holder_words(concern) -> str:

@@ -182,6 +182,11 @@ class SeminarCancelForm(forms.Form):
 
 
 class _UserBusinessField(forms.ModelChoiceField):
+    default_error_messages = {
+        "required": "Choose which of your businesses this is for.",
+        "invalid_choice": "Choose one of your own businesses from the list.",
+    }
+
     def label_from_instance(self, obj):
         return f"{obj.name}, {obj.town}"
 
@@ -239,10 +244,15 @@ class DecisionForm(forms.Form):
 
 
 class AlertForm(forms.Form):
-    title = forms.CharField(label="Title", max_length=200)
+    title = forms.CharField(
+        label="Title",
+        max_length=200,
+        error_messages={"required": "Enter a title for the alert."},
+    )
     body = forms.CharField(
         label="Alert",
         max_length=TEXT_LIMIT,
+        error_messages={"required": "Enter what the alert says."},
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="What members should know and do. Do not name or describe suspects unless "
         "the police have agreed you may share it.",
@@ -250,6 +260,10 @@ class AlertForm(forms.Form):
     urgency = forms.ChoiceField(
         label="How urgent is it?",
         choices=Alert.Urgency.choices,
+        error_messages={
+            "required": "Choose how urgent the alert is.",
+            "invalid_choice": "Choose how urgent the alert is: routine or urgent.",
+        },
         widget=forms.RadioSelect,
         initial=Alert.Urgency.ROUTINE,
         help_text="Urgent alerts also reach members who asked for urgent alerts only.",
@@ -257,6 +271,7 @@ class AlertForm(forms.Form):
     expires_at = forms.DateTimeField(
         label="Expires (optional)",
         required=False,
+        error_messages={"invalid": "Enter when the alert expires as a date and a time."},
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"],
         help_text="After this it is marked expired and left out of the weekly digest.",
@@ -286,3 +301,8 @@ class BookingForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["business"].queryset = _user_businesses(user)
+        if not self.is_bound:
+            # Someone with one business has nothing to choose: it is chosen for them.
+            only = list(self.fields["business"].queryset.values_list("pk", flat=True)[:2])
+            if len(only) == 1:
+                self.initial.setdefault("business", only[0])

@@ -51,13 +51,6 @@ def _get_scheme(slug) -> WatchScheme:
     return get_object_or_404(WatchScheme, slug=slug)
 
 
-def _get_scheme_for_alerts(user, slug) -> WatchScheme:
-    scheme = _get_scheme(slug)
-    if not selectors.can_read_alerts(user, scheme):
-        raise Http404("No such page.")
-    return scheme
-
-
 def _get_scheme_to_manage(user, slug) -> WatchScheme:
     scheme = _get_scheme(slug)
     if not selectors.can_manage_scheme(user, scheme) and not selectors.can_post_alert(user, scheme):
@@ -228,9 +221,24 @@ def membership_leave(request, slug, pk):
     return redirect(scheme)
 
 
+def _members_only(request, scheme):
+    """A signed-in person who is not a member is told what the archive is and how to join."""
+    pending = selectors.memberships_of_user(request.user, scheme).filter(
+        status=SchemeMembership.Status.PENDING
+    )
+    return render(
+        request,
+        "resources/alert_members_only.html",
+        {"scheme": scheme, "pending": list(pending)},
+        status=403,
+    )
+
+
 @login_required
 def alert_list(request, slug):
-    scheme = _get_scheme_for_alerts(request.user, slug)
+    scheme = _get_scheme(slug)
+    if not selectors.can_read_alerts(request.user, scheme):
+        return _members_only(request, scheme)
     alerts = selectors.alerts_for_members(scheme)
     page = Paginator(alerts, 20).get_page(request.GET.get("page"))
     return render(
@@ -242,7 +250,10 @@ def alert_list(request, slug):
 
 @login_required
 def alert_detail(request, slug, pk):
-    scheme = _get_scheme_for_alerts(request.user, slug)
+    scheme = _get_scheme(slug)
+    if not selectors.can_read_alerts(request.user, scheme):
+        # The same page whether or not the alert exists: its number tells a non-member nothing.
+        return _members_only(request, scheme)
     alert = get_object_or_404(selectors.alerts_for_members(scheme), pk=pk)
     # Those who post alerts see how the sending is going; members see the alert alone.
     sending = (

@@ -15,6 +15,7 @@ import html
 from django import forms, template
 from django.conf import settings
 from django.forms.widgets import Input
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -195,6 +196,9 @@ def bootstrap_field(field):
     """The field as crispy's bootstrap5 `as_crispy_field` renders it, without its templates."""
     if field.is_hidden:
         return bare_widget(field)
+    if isinstance(field.field.widget, forms.MultiWidget) and field.field.template_name:
+        # A field with its own group template (the day/month/year date input).
+        return render_to_string(field.field.template_name, {"field": field})
     if not _supported(field) or getattr(field.form, "helper", None) is not None:
         from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 

@@ -27,7 +27,10 @@ def test_it_lets_a_guest_report_confirm_and_follow(new_page, assert_accessible, 
     page.get_by_label("Business postcode").fill("SW1A 1AA")  # valid, but not in Dorset
     page.get_by_label("Fraud or scams").check()
     page.get_by_label("What happened?").fill("A caller claiming to be our bank asked for codes.")
-    page.get_by_label("Date it happened").fill("2026-02-01")
+    date = page.get_by_role("group", name="Date it happened")
+    date.get_by_label("Day").fill("1")
+    date.get_by_label("Month").fill("2")
+    date.get_by_label("Year").fill("2026")
     page.get_by_label("Where did it happen?").fill("By phone")
     page.get_by_label("Little or no impact").check()
     page.get_by_label("Your name").fill("Gwen Guest")

@@ -63,12 +63,12 @@ def test_it_renders_every_report_field_as_crispy_does(owner, business):
     compared = 0
     for crispy_form, lean_form in forms_to_compare(owner, category.pk):
         for name in crispy_form.fields:
-            if crispy_form[name].is_hidden:
-                continue
+            if crispy_form[name].is_hidden or crispy_form.fields[name].template_name:
+                continue  # the day/month/year date has its own template (test_date_input.py)
             expected = collapsed(as_crispy_field(crispy_form[name]))
             assert collapsed(bootstrap_field(lean_form[name])) == expected, name
             compared += 1
-    assert compared == 3 * (15 + 17)  # the visible fields of each form, three ways
+    assert compared == 3 * (14 + 16)  # the visible fields of each form but the date, three ways
 
 
 @pytest.mark.django_db

@@ -90,7 +90,7 @@ def test_it_says_what_to_fill_in_for_every_missing_field_of_a_report(owner, busi
     form = ConcernForm({}, user=owner)
     assert not form.is_valid()
     assert {field: form.errors[field] for field in MISSING_REPORT} == MISSING_REPORT
-    assert form.errors["contact_email"] == [REQUIRED]
+    assert form.errors["contact_email"] == ["Enter your email address."]
     for optional in ["occurred_time", "existing_reference", "impact_details", "attachments"]:
         assert optional not in form.errors
 
@@ -98,17 +98,25 @@ def test_it_says_what_to_fill_in_for_every_missing_field_of_a_report(owner, busi
 def test_it_names_every_missing_field_of_a_guest_report(area):
     form = GuestConcernForm({})
     assert not form.is_valid()
-    for field in ["business_name", "sector", "town", "postcode", "contact_email"]:
-        assert form.errors[field] == [REQUIRED], field
+    assert form.errors["business_name"] == ["Enter the business name."]
+    assert form.errors["sector"] == ["Choose the type of business."]
+    assert form.errors["town"] == ["Enter the town or village."]
+    assert form.errors["postcode"] == ["Enter the postcode, like BH15 1AA."]
+    assert form.errors["contact_email"] == ["Enter your email address."]
     assert form.errors["description"] == ["Describe what happened."]
 
 
 def test_it_names_every_missing_field_of_a_business(area):
     form = BusinessForm({})
     assert not form.is_valid()
-    for field in ["name", "sector", "size_band", "address_line1", "town", "postcode"]:
-        assert form.errors[field] == [REQUIRED], field
-    assert "address_line2" not in form.errors
+    assert form.errors == {
+        "name": ["Enter the business name."],
+        "sector": ["Choose the business's sector."],
+        "size_band": ["Choose the size of the business."],
+        "address_line1": ["Enter the first line of the address."],
+        "town": ["Enter the town or village."],
+        "postcode": ["Enter the postcode, like BH15 1AA."],
+    }
 
 
 @pytest.mark.parametrize("postcode", ["BH15", "12345", "BH15 1CA", "NOPE", "BH15 1AAA", "BH15-1AA"])
@@ -134,7 +142,7 @@ def test_it_explains_a_postcode_outside_dorset(area, postcode):
 def test_it_refuses_a_business_that_is_not_the_reporters(owner, business, other_business):
     form = concern_form(owner, business, business=other_business.pk)
     assert not form.is_valid()
-    assert "Select a valid choice" in form.errors["business"][0]
+    assert form.errors["business"] == ["Choose one of your businesses from the list."]
 
 
 def test_it_refuses_a_date_in_the_future(time_machine, owner, business):
@@ -142,7 +150,7 @@ def test_it_refuses_a_date_in_the_future(time_machine, owner, business):
     form = concern_form(owner, business, occurred_on="2026-06-11")
     assert not form.is_valid()
     assert form.errors["occurred_on"] == [
-        "The date cannot be in the future. Today is 10 June 2026."
+        "The date it happened cannot be in the future. Today is 10 June 2026."
     ]
 
 
@@ -164,10 +172,10 @@ def test_it_accepts_a_later_time_on_an_earlier_day(time_machine, owner, business
 def test_it_refuses_a_date_more_than_five_years_ago(owner, business):
     form = concern_form(owner, business, occurred_on="2001-01-01")
     assert not form.is_valid()
-    assert form.errors["occurred_on"] == ["Enter a date within the last five years."]
+    assert form.errors["occurred_on"] == ["Enter a date it happened within the last five years."]
 
 
-@pytest.mark.parametrize("typed", ["yesterday", "31/02/2026", "2026-13-01", "0000-00-00"])
+@pytest.mark.parametrize("typed", ["yesterday", "31/02/2026", "0000-00-00"])
 def test_it_refuses_a_date_that_is_not_a_date(owner, business, typed):
     form = concern_form(owner, business, occurred_on=typed)
     assert not form.is_valid()
@@ -212,7 +220,9 @@ def test_it_refuses_a_phone_number_with_letters(owner, business, phone):
 def test_it_refuses_a_malformed_email_address(owner, business, email):
     form = concern_form(owner, business, contact_email=email)
     assert not form.is_valid()
-    assert form.errors["contact_email"] == ["Enter a valid email address."]
+    assert form.errors["contact_email"] == [
+        "Enter an email address in the right format, like name@example.com."
+    ]
 
 
 # Attachments
@@ -239,9 +249,10 @@ def test_it_refuses_an_oversized_file(settings, owner, business):
     big = upload("cctv.png", b"\x89PNG" + b"0" * (1024 * 1024), "image/png")
     form = concern_form(owner, business, attachments(big))
     assert not form.is_valid()
+    # One message for the field, however many problems it has.
     assert form.errors["attachments"] == [
-        "“cctv.png” is larger than 1 MB. Attach a smaller copy.",
-        "Files are not kept when there is a problem: attach them again.",
+        "“cctv.png” is larger than 1 MB. Attach a smaller copy. "
+        "Files are not kept when there is a problem: attach them again."
     ]
 
 
@@ -267,7 +278,7 @@ def test_it_refuses_a_file_whose_content_is_not_an_allowed_type_whatever_its_nam
 ):
     form = concern_form(owner, business, attachments(upload(name, content, "image/jpeg")))
     assert not form.is_valid()
-    assert form.errors["attachments"][0] == (
+    assert form.errors["attachments"][0].startswith(
         f"“{name}” is not a photo (JPEG, PNG, WebP, GIF) or a PDF. Only those can be attached."
     )
 
@@ -275,7 +286,7 @@ def test_it_refuses_a_file_whose_content_is_not_an_allowed_type_whatever_its_nam
 def test_it_refuses_an_empty_file(owner, business):
     form = concern_form(owner, business, attachments(upload("empty.png", b"")))
     assert not form.is_valid()
-    assert form.errors["attachments"][0] == "“empty.png” is empty."
+    assert form.errors["attachments"][0].startswith("“empty.png” is empty.")
 
 
 @pytest.mark.parametrize(
@@ -304,6 +315,7 @@ def test_it_names_each_bad_file_among_good_ones(owner, business):
     form = concern_form(owner, business, files)
     assert not form.is_valid()
     errors = form.errors["attachments"]
+    assert len(errors) == 1  # one message for the field, naming each file
     assert any("“bad.jpg”" in error for error in errors)
     assert any("“worse.pdf”" in error for error in errors)
     assert not any("good.png" in error for error in errors)
@@ -388,14 +400,22 @@ def test_it_re_renders_a_report_with_what_to_fix_and_what_was_typed(client, owne
     assert not Concern.objects.exists()
     page = response.content.decode()
     assert "There is a problem" in page
-    assert "Date it happened: The date cannot be in the future." in page
+    # The summary names each field once, in plain words.
+    assert '<a href="#id_occurred_on_0">The date it happened cannot be in the future.' in page
     assert (
-        "Phone number (optional): Give a phone number, or choose to be contacted by email." in page
+        '<a href="#id_contact_phone">Give a phone number, or choose to be contacted by email.'
+        in page
     )
     assert "A man in a green coat &amp; hat took &lt;b&gt;two&lt;/b&gt; bottles." in page
     assert 'value="Round the back by the bins"' in page
     assert 'value="AF-12345"' in page
-    assert f'value="{tomorrow}"' in page
+    day, month, year = (timezone.localdate() + dt.timedelta(days=1)).strftime("%d %m %Y").split()
+    for box in (
+        f'name="occurred_on_day" type="text" inputmode="numeric" maxlength="2" value="{day}"',
+        f'maxlength="9" value="{month}"',
+        f'maxlength="4" value="{year}"',
+    ):
+        assert box in page, box
     assert f'value="{data["submission_key"]}"' in page
     assert "Error: " in page.split("<title>")[1].split("</title>")[0]
 
@@ -407,7 +427,10 @@ def test_it_re_renders_a_guest_report_with_what_to_fix_and_what_was_typed(client
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Business postcode: SW1A 1AA is not in an area Dorset Police covers." in page
+    # One message, the most specific, named once.
+    assert '<a href="#id_postcode">SW1A 1AA is not in an area Dorset Police covers.' in page
+    assert page.count("is not in an area Dorset Police covers") == 2  # summary and field
+    assert "Enter a full UK postcode" not in page
     assert 'value="Harbour Chandlery"' in page
     assert 'value="SW1A 1AA"' in page
 
@@ -419,7 +442,8 @@ def test_it_re_renders_a_business_with_what_to_fix_and_what_was_typed(client, ow
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Postcode: Enter a full UK postcode, like BH15 1AA." in page
+    assert '<a href="#id_postcode">Enter a full UK postcode, like BH15 1AA.' in page
+    assert page.count("Enter a full UK postcode, like BH15 1AA.") == 2  # summary and field
     assert 'value="Quay Café"' in page
     assert 'value="BH15"' in page
 
@@ -431,5 +455,5 @@ def test_it_tells_the_reporter_to_attach_files_again_after_an_error(client, owne
     response = client.post("/report/new/", data)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "What happened?: Describe what happened." in page
+    assert ">Describe what happened.</a>" in page
     assert "Files are not kept when there is a problem" not in page  # the file itself was fine

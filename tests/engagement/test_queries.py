@@ -42,7 +42,7 @@ def make_concerns(n, business, owner, officer):
 
 
 @pytest.mark.parametrize("rows", [1, 50])
-def test_it_lists_my_concerns_in_six_queries_however_many(
+def test_it_lists_my_concerns_in_eight_queries_however_many(
     client, django_assert_num_queries, owner, business, npt_officer, rows
 ):
     make_concerns(rows, business, owner, npt_officer)
@@ -54,7 +54,9 @@ def test_it_lists_my_concerns_in_six_queries_however_many(
     # 4. a page of my concerns with their business, category, NPT area and outcome
     # 5. the public updates of those concerns (prefetch, with their authors)
     # 6. my businesses with their NPT area
-    with django_assert_num_queries(6):
+    # 7. my seminar bookings still to come, with seminar and business
+    # 8. my businesses' open Watch scheme memberships, with scheme, business and contact
+    with django_assert_num_queries(8):
         response = client.get("/my/")
     assert response.status_code == 200
     assert response.content.decode().count("/my/concerns/DBC-") == min(rows, MY_PAGE)
@@ -160,7 +162,7 @@ def test_it_shows_a_concern_to_its_owner_without_a_query_per_update(
 
 
 @pytest.mark.parametrize("rows", [1, 50])
-def test_it_lists_my_concerns_at_every_tier_in_six_queries(
+def test_it_lists_my_concerns_at_every_tier_in_eight_queries(
     client, django_assert_num_queries, owner, business, rows
 ):
     from escalation.models import CoordinatingGroup
@@ -171,8 +173,8 @@ def test_it_lists_my_concerns_at_every_tier_in_six_queries(
     for i in range(rows):
         factories.ConcernFactory(business=business, reporter=owner, tier=[2, 3, 1][i % 3])
     client.force_login(owner)
-    # The same six queries as above: "where it is now" names the group without a query.
-    with django_assert_num_queries(6):
+    # The same eight queries as above: "where it is now" names the group without a query.
+    with django_assert_num_queries(8):
         response = client.get("/my/")
     assert "With the BCP Group" in response.content.decode()
 

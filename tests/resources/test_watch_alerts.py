@@ -156,11 +156,11 @@ def test_it_posts_once_when_the_form_is_sent_twice(client, coordinator, membersh
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"title": ""}, b"Title: This field is required"),
-        ({"body": ""}, b"Alert: This field is required"),
-        ({"urgency": "apocalyptic"}, b"Select a valid choice"),
+        ({"title": ""}, b"Enter a title for the alert."),
+        ({"body": ""}, b"Enter what the alert says."),
+        ({"urgency": "apocalyptic"}, b"Choose how urgent the alert is: routine or urgent."),
         ({"expires_at": "2001-01-01T10:00"}, b"The expiry must be in the future"),
-        ({"expires_at": "next tuesday"}, b"Enter a valid date/time"),
+        ({"expires_at": "next tuesday"}, b"Enter when the alert expires as a date and a time."),
     ],
 )
 def test_it_refuses_bad_alerts_and_keeps_what_was_typed(
@@ -249,16 +249,43 @@ def test_it_marks_expired_alerts_in_the_archive(client, owner, membership, coord
 
 
 @pytest.mark.parametrize("who", ["other_owner", "npt_officer"])
-def test_it_404s_the_archive_for_non_members_by_url_and_guessed_id(
+def test_it_tells_non_members_the_archive_is_for_members_by_url_and_guessed_id(
     client, request, who, membership, alert
 ):
     client.force_login(request.getfixturevalue(who))
 
-    assert client.get(reverse("resources:alert_list", args=["shop-watch"])).status_code == 404
-    assert client.get(alert.get_absolute_url()).status_code == 404
-    for guess in (alert.pk + 1, alert.pk - 1, 999999):
-        url = reverse("resources:alert_detail", args=["shop-watch", guess])
-        assert client.get(url).status_code == 404
+    responses = [
+        client.get(reverse("resources:alert_list", args=["shop-watch"])),
+        client.get(alert.get_absolute_url()),
+    ] + [
+        client.get(reverse("resources:alert_detail", args=["shop-watch", guess]))
+        for guess in (alert.pk + 1, alert.pk - 1, 999999)
+    ]
+
+    # The same page for the archive, the real alert and made-up ones: nothing about which
+    # alerts exist, and how to join instead of a bare "No such page."
+    for response in responses:
+        assert response.status_code == 403
+        content = response.content.decode()
+        assert "Shop Watch alerts are for members" in content
+        assert "How to join" in content
+        assert "Members-only news" not in content
+
+
+def test_it_tells_an_applicant_their_application_is_waiting(client, scheme, alert):
+    applicant = factories.UserFactory()
+    business = factories.BusinessFactory(owner=applicant, name="Corner Shop")
+    factories.SchemeMembershipFactory(
+        scheme=scheme, business=business, contact=applicant, status="pending"
+    )
+    client.force_login(applicant)
+
+    response = client.get(reverse("resources:alert_list", args=["shop-watch"]))
+
+    assert response.status_code == 403
+    assert "Your application for Corner Shop is waiting for the coordinator" in (
+        response.content.decode()
+    )
 
 
 def test_it_gives_the_public_the_same_answer_for_real_and_made_up_alerts(client, alert):
@@ -286,14 +313,20 @@ def test_it_404s_an_alert_asked_for_under_another_scheme(
         client.get(reverse("resources:alert_detail", args=["shop-watch", foreign.pk])).status_code
         == 404
     )
-    assert client.get(foreign.get_absolute_url()).status_code == 404
+    # Under its own scheme's address the owner, not a Pub Watch member, is told it is for
+    # members; the alert is not shown.
+    response = client.get(foreign.get_absolute_url())
+    assert response.status_code == 403
+    assert b"Pub Watch only" not in response.content
 
 
 def test_it_closes_the_archive_to_a_member_who_has_left(client, owner, membership, alert):
     services.membership_leave(membership=membership, user=owner)
     client.force_login(owner)
 
-    assert client.get(alert.get_absolute_url()).status_code == 404
+    response = client.get(alert.get_absolute_url())
+    assert response.status_code == 403
+    assert b"Check the hologram." not in response.content
 
 
 def test_it_closes_the_archive_to_a_business_still_waiting(client, owner, membership, alert):
@@ -301,7 +334,10 @@ def test_it_closes_the_archive_to_a_business_still_waiting(client, owner, member
     membership.save()
     client.force_login(owner)
 
-    assert client.get(alert.get_absolute_url()).status_code == 404
+    response = client.get(alert.get_absolute_url())
+    assert response.status_code == 403
+    assert b"Check the hologram." not in response.content
+    assert b"is waiting for the coordinator" in response.content
 
 
 def test_it_opens_the_archive_to_coordinators_and_editors(client, coordinator, editor, alert):

@@ -83,7 +83,7 @@ def test_it_refuses_to_apply_for_someone_elses_business(client, owner, other_bus
     response = client.post(apply_url(scheme), {"business": other_business.pk})
 
     assert response.status_code == 400
-    assert b"Select a valid choice" in response.content
+    assert b"Choose one of your own businesses from the list." in response.content
     assert not SchemeMembership.objects.exists()
     with pytest.raises(PermissionDenied):
         services.membership_apply(scheme=scheme, business=other_business, user=owner)
