@@ -311,9 +311,9 @@ def warm_up(now) -> None:
     from django.template.loader import get_template
 
     from engagement import deadlines
-    from escalation import services
+    from escalation.services import sweep as sweep_services
 
-    services._arrival_plan(now, deadlines.policy_table())
+    sweep_services.arrival_plan(now, deadlines.policy_table())
     for name in (
         "escalation_arrivals",
         "escalation_overdue",
@@ -364,9 +364,9 @@ def run_baseline(now) -> tuple[int, float]:
     from django.db import connection, transaction
 
     from engagement import deadlines
-    from escalation import services
+    from escalation.services import sweep as sweep_services
 
-    plan = services._arrival_plan(now, deadlines.policy_table())
+    plan = sweep_services.arrival_plan(now, deadlines.policy_table())
     rows, params = [], {"now": now, "open": ("new", "in_progress", "waiting")}
     for index, ((tier, priority), fields) in enumerate(plan.items()):
         rows.append(

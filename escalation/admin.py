@@ -8,18 +8,17 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
-from engagement.admin import (
+from dorset_bcp.triage_admin import (
     EscalateForm,
     EventWordsMixin,
-    NPTScopedAdmin,
     ReadOnlyInline,
     ResolveForm,
     TriageAction,
     TriageAdminMixin,
 )
+from engagement.admin import NPTScopedAdmin
 from engagement.models import Concern
 
-from . import services
 from .models import (
     Action,
     CoordinatingGroup,
@@ -35,6 +34,7 @@ from .models import (
     ThemeEvent,
     ThemeSettings,
 )
+from .services import moves
 
 
 @admin.register(PartnerOrganisation)
@@ -150,7 +150,7 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
             form=ResolveForm,
             title="Resolve with an outcome (every linked business is told)",
             button="Resolve",
-            call=lambda theme, user, data: services.item_resolve(
+            call=lambda theme, user, data: moves.item_resolve(
                 item=_at_npt(theme),
                 actor=user,
                 outcome=data["outcome"],
@@ -163,7 +163,7 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
             form=EscalateForm,
             title="Escalate to the Business Co-ordinating Group",
             button="Escalate",
-            call=lambda theme, user, data: services.item_escalate(
+            call=lambda theme, user, data: moves.item_escalate(
                 item=theme, actor=user, reason=data["reason"], from_tier=Concern.Tier.NPT
             ),
             success="Escalated; the Business Co-ordinating Group has been told.",

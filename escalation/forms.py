@@ -1,10 +1,10 @@
 """Forms of the review area: they validate and nothing more; views pass cleaned_data on."""
 
 import datetime as dt
+import uuid
 from urllib.parse import urlencode
 
 from django import forms
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -16,7 +16,6 @@ from .models import PartnerOrganisation
 
 TEXT_LIMIT = 5000
 MAX_ACTIONS = 10
-DECISION_KEY_SALT = "escalation.decision-form"
 
 
 class QueueFilterForm(forms.Form):
@@ -159,26 +158,15 @@ class DecisionForm(ItemStateForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Say what was decided."},
     )
-    form_key = forms.CharField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, item_key: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.item_key = item_key
-
-    @staticmethod
-    def make_key(item_key: str, newest_decision_id: int) -> str:
-        """A one-time key: which item, and the newest decision on it when the form was shown."""
-        return signing.dumps([item_key, newest_decision_id], salt=DECISION_KEY_SALT)
-
-    def clean_form_key(self) -> int:
-        stale = "This form is out of date. Reload the page and try again."
-        try:
-            item_key, seen = signing.loads(self.cleaned_data["form_key"], salt=DECISION_KEY_SALT)
-        except (signing.BadSignature, ValueError, TypeError):
-            raise ValidationError(stale) from None
-        if item_key != self.item_key or not isinstance(seen, int):
-            raise ValidationError(stale)
-        return seen
+    # A one-time key: a double click or a resent form records the decision once.
+    submission_key = forms.UUIDField(
+        initial=uuid.uuid4,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form is out of date. Reload the page and try again.",
+            "invalid": "This form is out of date. Reload the page and try again.",
+        },
+    )
 
 
 class ActionForm(forms.Form):

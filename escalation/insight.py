@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from engagement.models import Concern, ConcernCategory, NPTArea, Outcome
 
-from . import services
 from .models import (
     Grain,
     InsightDeadline,
@@ -34,6 +33,7 @@ from .models import (
     ThemeEvent,
 )
 from .selectors import MemberScope
+from .services.items import RULE_OVERDUE
 
 MONTHS = 12
 TIER_LABELS = {
@@ -402,7 +402,7 @@ def deadline_performance(f: Figures) -> Dataset:
         ThemeEvent.objects.filter(
             f.area_q("theme__"),
             kind=ThemeEvent.Kind.ESCALATED,
-            rule=services.RULE_OVERDUE,
+            rule=RULE_OVERDUE,
             created_at__gte=p.since,
             created_at__lt=p.until,
         )

@@ -1,4 +1,4 @@
-"""Reads and one guarded write for the review area (/partnership/), on top of selectors.
+"""Reads for the review area (/partnership/), on top of selectors.
 
 The queue mixes concerns and themes, so it is one UNION query of the same columns from both
 tables: filters, sorting and paging happen in the database and a page costs the same however
@@ -7,11 +7,8 @@ themes_in_scope), so who sees what is decided in one place.
 """
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import (
     Case,
     CharField,
@@ -35,7 +32,7 @@ from engagement.models import (
     User,
 )
 
-from . import selectors, services
+from . import selectors
 from .models import Action, Decision, Theme
 from .selectors import MemberScope
 
@@ -332,45 +329,3 @@ def action_for_item(item: Concern | Theme, pk: int) -> Action:
     """The action with this id on one of the item's decisions, or Action.DoesNotExist."""
     field = "decision__concern" if isinstance(item, Concern) else "decision__theme"
     return Action.objects.select_related("decision", "owner").get(pk=pk, **{field: item})
-
-
-# The one write here: a decision recorded once per form.
-
-
-def decision_record_once(
-    *,
-    item: Concern | Theme,
-    actor: User,
-    summary: str,
-    actions: Sequence[services.ActionSpec],
-    from_tier: int,
-    seen_decision_id: int,
-) -> tuple[Decision, bool]:
-    """Record a decision unless this same form already did; returns it and whether it is new.
-
-    The form carries the newest decision id on the item when it was shown. Under the item's
-    row lock, a decision by the same person with the same summary newer than that is this
-    form's earlier submission (a double click, a resent POST), so it is returned, not doubled.
-    """
-    model = type(item)
-    summary = (summary or "").strip()
-    with transaction.atomic():
-        locked = model.objects.select_for_update().get(pk=item.pk)
-        if not locked.is_open:
-            raise ValidationError("This already has an outcome.")
-        if locked.tier != from_tier:
-            raise ValidationError("This has moved since you opened it.")
-        field = "concern" if model is Concern else "theme"
-        earlier = (
-            Decision.objects.filter(
-                **{field: locked}, made_by=actor, summary=summary, pk__gt=seen_decision_id
-            )
-            .order_by("pk")
-            .first()
-        )
-        if earlier is not None:
-            return earlier, False
-        decision = services.decision_record(
-            item=locked, actor=actor, summary=summary, actions=actions
-        )
-    return decision, True

@@ -40,7 +40,6 @@ from django.utils import timezone
 
 from engagement.models import Concern, ConcernEvent
 
-from . import services
 from .models import (
     Grain,
     InsightDeadline,
@@ -49,6 +48,7 @@ from .models import (
     InsightReported,
     InsightRollup,
 )
+from .services.items import RULE_OVERDUE
 
 FACT_EVENTS = (
     ConcernEvent.Kind.CONFIRMED,
@@ -187,7 +187,7 @@ def _midnight(day: dt.date, plus_days: int = 0) -> dt.datetime:
 
 
 def _swept_events():
-    return ConcernEvent.objects.filter(kind=ConcernEvent.Kind.ESCALATED, rule=services.RULE_OVERDUE)
+    return ConcernEvent.objects.filter(kind=ConcernEvent.Kind.ESCALATED, rule=RULE_OVERDUE)
 
 
 def _save(model, rows) -> None:

@@ -7,6 +7,7 @@ members get 403 on every page here. Every change is a POST to a view that calls 
 """
 
 import io
+import uuid
 from functools import wraps
 
 from django.contrib import messages
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from engagement.models import Concern, NPTArea, Outcome
 
-from . import insight, review, selectors, services
+from . import insight, review, selectors
 from .context_processors import remember_membership
 from .forms import (
     MAX_ACTIONS,
@@ -36,6 +37,8 @@ from .forms import (
     ReturnForm,
 )
 from .models import Action, PartnerOrganisation, Theme
+from .services import decisions as decision_services
+from .services import moves
 
 QUEUE_PAGE_SIZE = 50
 
@@ -61,10 +64,6 @@ def member_required(view):
 def _item_url(item) -> str:
     kind = "theme" if isinstance(item, Theme) else "concern"
     return reverse("escalation:item", args=[kind, item.pk])
-
-
-def _item_key(kind: str, pk: int) -> str:
-    return f"{kind}:{pk}"
 
 
 # The queue
@@ -141,7 +140,6 @@ def _item_page(request, item, kind, *, bound=None, status=200):
         for event in selectors.item_events(item)
     ]
     decisions = list(selectors.item_decisions(item))
-    newest_decision = max((d.pk for d in decisions), default=0)
     for decision in decisions:
         decision.can_complete = review.can_complete(scope, item, decision)
         decision.action_list = list(decision.actions.all())
@@ -150,7 +148,7 @@ def _item_page(request, item, kind, *, bound=None, status=200):
                 action.done_form = ActionDoneForm(prefix=f"done-{action.pk}")
     forms = {}
     if can_act:
-        forms = _blank_forms(item, kind, newest_decision)
+        forms = _blank_forms(item)
         forms.update(bound or {})
     # The one form that failed (if any) is summarised at the top of the page.
     for name, form in (bound or {}).items():
@@ -202,17 +200,10 @@ def _owners():
     return list(PartnerOrganisation.objects.filter(is_active=True).order_by("name"))
 
 
-def _blank_forms(item, kind, newest_decision) -> dict:
+def _blank_forms(item) -> dict:
     state = {"from_tier": item.tier}
     return {
-        "decision_form": DecisionForm(
-            prefix="decision",
-            item_key=_item_key(kind, item.pk),
-            initial={
-                **state,
-                "form_key": DecisionForm.make_key(_item_key(kind, item.pk), newest_decision),
-            },
-        ),
+        "decision_form": DecisionForm(prefix="decision", initial=state),
         "action_formset": ActionFormSet(prefix="actions", form_kwargs={"owners": _owners()}),
         "escalate_form": EscalateForm(prefix="escalate", initial=state),
         "return_form": ReturnForm(prefix="return", initial=state),
@@ -278,7 +269,7 @@ def item_escalate(request, kind, pk):
         pk,
         form_class=EscalateForm,
         prefix="escalate",
-        act=lambda item, data: services.item_escalate(
+        act=lambda item, data: moves.item_escalate(
             item=item, actor=request.user, reason=data["reason"], from_tier=data["from_tier"]
         ),
         done="Escalated to the Business Safety Partnership.",
@@ -294,7 +285,7 @@ def item_return(request, kind, pk):
         pk,
         form_class=ReturnForm,
         prefix="return",
-        act=lambda item, data: services.item_return(
+        act=lambda item, data: moves.item_return(
             item=item, actor=request.user, guidance=data["guidance"], from_tier=data["from_tier"]
         ),
         done="Returned to the tier below with your guidance.",
@@ -311,7 +302,7 @@ def item_resolve(request, kind, pk):
         form_class=ResolveForm,
         prefix="resolve",
         outcomes=_outcomes(),
-        act=lambda item, data: services.item_resolve(
+        act=lambda item, data: moves.item_resolve(
             item=item,
             actor=request.user,
             outcome=data["outcome"],
@@ -336,13 +327,13 @@ def item_decide(request, kind, pk):
     owners = _owners()
     if "add_action" in request.POST:
         return _with_another_row(request, item, kind, owners)
-    form = DecisionForm(request.POST, prefix="decision", item_key=_item_key(kind, item.pk))
+    form = DecisionForm(request.POST, prefix="decision")
     formset = ActionFormSet(request.POST, prefix="actions", form_kwargs={"owners": owners})
     if not (form.is_valid() and formset.is_valid()):
         bound = {"decision_form": form, "action_formset": formset}
         return _item_page(request, item, kind, bound=bound, status=400)
     actions = [
-        services.ActionSpec(
+        decision_services.ActionSpec(
             description=f.cleaned_data["description"],
             owner=f.cleaned_data["owner"],
             due_on=f.cleaned_data["due_on"],
@@ -352,14 +343,24 @@ def item_decide(request, kind, pk):
         if f.has_changed() and f.cleaned_data
     ]
     try:
-        _, created = review.decision_record_once(
+        _, created = decision_services.decision_record_once(
             item=item,
             actor=request.user,
             summary=form.cleaned_data["summary"],
             actions=actions,
             from_tier=form.cleaned_data["from_tier"],
-            seen_decision_id=form.cleaned_data["form_key"],
+            submission_key=form.cleaned_data["submission_key"],
         )
+    except decision_services.DecisionFormUsed as exc:
+        # Sent again from a form that already recorded a decision, with other words: offer
+        # them back on a fresh form (a new key), so a second send records a further decision.
+        data = request.POST.copy()
+        data["decision-submission_key"] = str(uuid.uuid4())
+        again = DecisionForm(data, prefix="decision")
+        again.is_valid()
+        again.add_error(None, exc)
+        bound = {"decision_form": again, "action_formset": formset}
+        return _item_page(request, item, kind, bound=bound, status=409)
     except ValidationError as exc:
         return _service_refused(request, item, exc)
     if created:
@@ -390,11 +391,10 @@ def _with_another_row(request, item, kind, owners):
     formset.forms[-1].fields["description"].widget.attrs["autofocus"] = True
     decision_form = DecisionForm(
         prefix="decision",
-        item_key=_item_key(kind, item.pk),
         initial={
             "from_tier": request.POST.get("decision-from_tier", item.tier),
             "summary": request.POST.get("decision-summary", ""),
-            "form_key": request.POST.get("decision-form_key", ""),
+            "submission_key": request.POST.get("decision-submission_key") or uuid.uuid4(),
         },
     )
     bound = {"decision_form": decision_form, "action_formset": formset}
@@ -416,7 +416,7 @@ def action_done(request, kind, pk, action_pk):
         return redirect(_item_url(item))
     form = ActionDoneForm(request.POST, prefix=f"done-{action.pk}")
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    services.action_complete(action=action, actor=request.user, note=note)
+    decision_services.action_complete(action=action, actor=request.user, note=note)
     messages.success(request, f"Marked done: {action.description[:80]}")
     return redirect(_item_url(item))
 
