@@ -371,13 +371,13 @@ TRIAGE_ACTIONS = {
         form=AssignForm,
         title="Assign",
         button="Assign",
-        call=lambda c, u, d: services.concern_assign(
-            concern=c, officer=d["officer"], actor=u, from_tier=NPT
+        call=lambda concern, user, data: services.concern_assign(
+            concern=concern, officer=data["officer"], actor=user, from_tier=NPT
         ),
         success="Assigned.",
-        unchanged=lambda c, d: (
-            f"It is already assigned to {d['officer']}; nothing changed."
-            if c.assigned_officer_id == d["officer"].pk
+        unchanged=lambda concern, data: (
+            f"It is already assigned to {data['officer']}; nothing changed."
+            if concern.assigned_officer_id == data["officer"].pk
             else None
         ),
     ),
@@ -385,13 +385,13 @@ TRIAGE_ACTIONS = {
         form=PriorityForm,
         title="Set priority",
         button="Set priority",
-        call=lambda c, u, d: services.concern_set_priority(
-            concern=c, priority=d["priority"], actor=u, from_tier=NPT
+        call=lambda concern, user, data: services.concern_set_priority(
+            concern=concern, priority=data["priority"], actor=user, from_tier=NPT
         ),
         success="Priority changed.",
-        unchanged=lambda c, d: (
-            f"The priority is already {c.get_priority_display()}; nothing changed."
-            if c.priority == d["priority"]
+        unchanged=lambda concern, data: (
+            f"The priority is already {concern.get_priority_display()}; nothing changed."
+            if concern.priority == data["priority"]
             else None
         ),
     ),
@@ -399,8 +399,8 @@ TRIAGE_ACTIONS = {
         form=UpdateForm,
         title="Post an update to the business",
         button="Post update",
-        call=lambda c, u, d: services.concern_post_update(
-            concern=c, actor=u, body=d["body"], submission_key=d["submission_key"]
+        call=lambda concern, user, data: services.concern_post_update(
+            concern=concern, actor=user, body=data["body"], submission_key=data["submission_key"]
         ),
         success="Update posted; the business has been emailed.",
         tier_one=False,
@@ -411,8 +411,12 @@ TRIAGE_ACTIONS = {
         form=QuestionForm,
         title="Ask the business a question (pauses the clock)",
         button="Ask question",
-        call=lambda c, u, d: services.concern_ask_question(
-            concern=c, actor=u, body=d["body"], from_tier=NPT, submission_key=d["submission_key"]
+        call=lambda concern, user, data: services.concern_ask_question(
+            concern=concern,
+            actor=user,
+            body=data["body"],
+            from_tier=NPT,
+            submission_key=data["submission_key"],
         ),
         success="Question sent; the deadline clock is paused until they reply.",
         template_field="body",
@@ -422,8 +426,8 @@ TRIAGE_ACTIONS = {
         form=NoteForm,
         title="Add an internal note (the business never sees it)",
         button="Add note",
-        call=lambda c, u, d: services.concern_add_note(
-            concern=c, actor=u, body=d["body"], submission_key=d["submission_key"]
+        call=lambda concern, user, data: services.concern_add_note(
+            concern=concern, actor=user, body=data["body"], submission_key=data["submission_key"]
         ),
         success="Note added.",
         tier_one=False,
@@ -432,8 +436,8 @@ TRIAGE_ACTIONS = {
         form=ResolveForm,
         title="Resolve with an outcome",
         button="Resolve",
-        call=lambda c, u, d: services.concern_resolve(
-            concern=c, actor=u, outcome=d["outcome"], note=d["note"], from_tier=NPT
+        call=lambda concern, user, data: services.concern_resolve(
+            concern=concern, actor=user, outcome=data["outcome"], note=data["note"], from_tier=NPT
         ),
         success="Resolved; the business has been told the outcome.",
         template_field="note",
@@ -443,7 +447,7 @@ TRIAGE_ACTIONS = {
         form=EscalateForm,
         title="Escalate to the Business Co-ordinating Group",
         button="Escalate",
-        call=lambda c, u, d: _escalate(c, u, d["reason"]),
+        call=lambda concern, user, data: _escalate(concern, user, data["reason"]),
         success="Escalated; the Business Co-ordinating Group has been told.",
     ),
 }

@@ -160,6 +160,27 @@ def arrival_plan(now, table) -> dict[tuple[int, str], dict]:
     }
 
 
+# The plan as a VALUES list for the PostgreSQL statement: one row per (tier, priority), its
+# columns named as the concern's own.
+PLAN_COLUMNS = "tier, priority, " + ", ".join(deadlines.DEADLINE_FIELDS)
+
+
+def plan_values_sql(plan: dict[tuple[int, str], dict]) -> tuple[str, dict]:
+    """The arrival plan as the rows of a SQL VALUES list, and the parameters they name."""
+    rows, params = [], {}
+    for index, ((tier, priority), fields) in enumerate(plan.items()):
+        names = [f"plan_{index}_tier", f"plan_{index}_priority"]
+        params[names[0]] = tier
+        params[names[1]] = priority
+        for column in deadlines.DEADLINE_FIELDS:
+            names.append(f"plan_{index}_{column}")
+            params[names[-1]] = fields[column]
+        cells = [f"%({name})s" for name in names[:2]]
+        cells += [f"%({name})s::timestamptz" for name in names[2:]]
+        rows.append(f"({', '.join(cells)})")
+    return ", ".join(rows), params
+
+
 def sweep_run(
     *, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE, trigger: str = "beat"
 ) -> SweepReport:
@@ -275,32 +296,15 @@ def run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> d
     plan_cte = ""
     if sweep_pass is ESCALATE:
         where += ["tier < %(top)s", "resolution_due_at < %(now)s"]
-        values = []
-        for index, ((tier, priority), fields) in enumerate(plan.items()):
-            values.append(
-                f"(%(t{index})s, %(p{index})s, %(frd{index})s::timestamptz, "
-                f"%(frw{index})s::timestamptz, %(rd{index})s::timestamptz, "
-                f"%(rw{index})s::timestamptz)"
-            )
-            params.update(
-                {
-                    f"t{index}": tier,
-                    f"p{index}": priority,
-                    f"frd{index}": fields["first_response_due_at"],
-                    f"frw{index}": fields["first_response_warn_at"],
-                    f"rd{index}": fields["resolution_due_at"],
-                    f"rw{index}": fields["resolution_warn_at"],
-                }
-            )
-        plan_cte = (
-            ", plan (tier, priority, frd, frw, rd, rw) AS (VALUES "  # noqa: S608
-            + ", ".join(values)
-            + ")"
-        )
+        values, plan_params = plan_values_sql(plan)
+        params.update(plan_params)
+        plan_cte = f", plan ({PLAN_COLUMNS}) AS (VALUES {values})"
         update = (
             f"UPDATE {table} AS item SET tier = plan.tier, tier_entered_at = %(now)s, "  # noqa: S608 # nosec B608 # names from the models, values are parameters
-            "first_response_due_at = plan.frd, first_response_warn_at = plan.frw, "
-            "resolution_due_at = plan.rd, resolution_warn_at = plan.rw, "
+            "first_response_due_at = plan.first_response_due_at, "
+            "first_response_warn_at = plan.first_response_warn_at, "
+            "resolution_due_at = plan.resolution_due_at, "
+            "resolution_warn_at = plan.resolution_warn_at, "
             "first_responded_at = NULL, first_response_warned_at = NULL, "
             "resolution_warned_at = NULL, overdue_flagged_at = NULL, updated_at = %(now)s "
             "FROM plan WHERE item.id = ANY(ARRAY(SELECT id FROM due)) "
