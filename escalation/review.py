@@ -327,5 +327,5 @@ def can_complete(scope: MemberScope, item: Concern | Theme, decision: Decision) 
 
 def action_for_item(item: Concern | Theme, pk: int) -> Action:
     """The action with this id on one of the item's decisions, or Action.DoesNotExist."""
-    field = "decision__concern" if isinstance(item, Concern) else "decision__theme"
+    field = f"decision__{item._meta.model_name}"  # Decision.concern or Decision.theme
     return Action.objects.select_related("decision", "owner").get(pk=pk, **{field: item})

@@ -331,7 +331,7 @@ def item_holder(item: Concern | Theme) -> Holder:
     """
     partnership = Partnership.load() if item.tier == Concern.Tier.PARTNERSHIP else None
     body = owning_body(item, partnership=partnership)
-    kind = "theme" if isinstance(item, Theme) else "concern"
+    kind = item._meta.model_name  # "concern" or "theme", as in the URLs
     if item.tier == Concern.Tier.PARTNERSHIP:
         emails = partnership_recipients(partnership)
     elif item.tier == Concern.Tier.GROUP:

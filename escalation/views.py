@@ -36,7 +36,7 @@ from .forms import (
     ResolveForm,
     ReturnForm,
 )
-from .models import Action, PartnerOrganisation, Theme
+from .models import Action, PartnerOrganisation
 from .services import decisions as decision_services
 from .services import moves
 
@@ -62,7 +62,7 @@ def member_required(view):
 
 
 def _item_url(item) -> str:
-    kind = "theme" if isinstance(item, Theme) else "concern"
+    kind = item._meta.model_name  # "concern" or "theme", as in the URLs
     return reverse("escalation:item", args=[kind, item.pk])
 
 
@@ -163,9 +163,7 @@ def _item_page(request, item, kind, *, bound=None, status=200):
         "kind": kind,
         "is_theme": kind == "theme",
         "body": selectors.owning_body(item),
-        "time_left": review.time_left(
-            item.resolution_due_at, now=now, paused=getattr(item, "paused_at", None)
-        ),
+        "time_left": review.time_left(item.resolution_due_at, now=now, paused=item.clock_paused_at),
         "can_act": can_act,
         "can_escalate": can_act and item.tier < Concern.Tier.PARTNERSHIP,
         "events": events,

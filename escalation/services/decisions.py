@@ -17,7 +17,7 @@ from ..models import (
     PartnerOrganisation,
     Theme,
 )
-from .items import kind_of, lock_item, write_event
+from .items import lock_item, write_event
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def decision_record(
             raise ValidationError("This already has an outcome.")
         now = timezone.now()
         decision = Decision.objects.create(
-            **{kind_of(locked).event_fk: locked},
+            **{locked._meta.model_name: locked},  # Decision.concern or Decision.theme
             tier=locked.tier,
             summary=summary,
             made_by=actor,

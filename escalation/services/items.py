@@ -1,14 +1,13 @@
 """What every item shares: the rules' names, the kinds of item, arrival at a tier, the row lock."""
 
 import datetime as dt
-from dataclasses import dataclass
 
+from dorset_bcp.item_models import TieredItem
 from engagement import deadlines
-from engagement.models import Concern, ConcernEvent
+from engagement.models import Concern
 
 from ..models import (
     Theme,
-    ThemeEvent,
 )
 
 TOP_TIER = Concern.Tier.PARTNERSHIP
@@ -19,27 +18,8 @@ RULE_RESOLUTION_WARNING = "resolution_warning"
 RULE_COMMON_THEME = "common_theme"
 
 
-@dataclass(frozen=True)
-class _ItemKind:
-    """How one kind of item is stored, so the same code moves concerns and themes."""
-
-    model: type
-    event_model: type
-    event_fk: str
-    open_statuses: tuple[str, ...]
-    pausable: bool
-
-
-CONCERNS = _ItemKind(Concern, ConcernEvent, "concern", tuple(Concern.OPEN_STATUSES), True)
-THEMES = _ItemKind(Theme, ThemeEvent, "theme", tuple(Theme.OPEN_STATUSES), False)
-
-
-def kind_of(item) -> _ItemKind:
-    if isinstance(item, Concern):
-        return CONCERNS
-    if isinstance(item, Theme):
-        return THEMES
-    raise TypeError(f"{item!r} is not a concern or a theme.")
+# The kinds of item, concerns first: each is a TieredItem, moved through what it declares.
+ITEM_MODELS: tuple[type[TieredItem], ...] = (Concern, Theme)
 
 
 def arrival_fields(*, tier: int, priority: str, now: dt.datetime, table=None) -> dict:
@@ -60,15 +40,17 @@ def arrival_fields(*, tier: int, priority: str, now: dt.datetime, table=None) ->
     }
 
 
-def write_event(item, kind: str, **fields):
-    spec = kind_of(item)
-    return spec.event_model.objects.create(**{spec.event_fk: item}, kind=kind, **fields)
+def write_event(item: TieredItem, kind: str, **fields):
+    model = type(item)
+    return model.event_model().objects.create(
+        **{model.event_item_field(): item}, kind=kind, **fields
+    )
 
 
-def lock_item(item):
-    spec = kind_of(item)
+def lock_item(item: TieredItem):
     return (
-        spec.model.objects.select_for_update(of=("self",))
+        type(item)
+        .objects.select_for_update(of=("self",))
         .select_related("npt_area", "npt_area__group", "category")
         .get(pk=item.pk)
     )

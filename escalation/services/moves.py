@@ -12,7 +12,7 @@ from .. import selectors
 from ..models import (
     Theme,
 )
-from .items import CONCERNS, THEMES, TOP_TIER, arrival_fields, kind_of, lock_item, write_event
+from .items import TOP_TIER, arrival_fields, lock_item, write_event
 from .notifications import email_business_moved
 from .themes import theme_resolve
 
@@ -70,14 +70,14 @@ def _guard_move(locked, from_tier: int | None) -> None:
 
 
 def _move(locked, *, actor, to_tier, event_kind, detail):
-    spec = kind_of(locked)
+    model = type(locked)
     now = timezone.now()
     from_tier = locked.tier
     fields = arrival_fields(tier=to_tier, priority=locked.priority, now=now)
-    if spec.pausable and locked.paused_at is not None:
+    if locked.clock_paused_at is not None:
         # Still waiting for the business: the pause carries on against the new deadlines.
         fields["paused_at"] = now
-    spec.model.objects.filter(pk=locked.pk).update(**fields)
+    model.objects.filter(pk=locked.pk).update(**fields)
     for name, value in fields.items():
         setattr(locked, name, value)
     event = write_event(
@@ -96,12 +96,12 @@ def _move(locked, *, actor, to_tier, event_kind, detail):
             context={
                 "item": locked,
                 "event": event,
-                "is_theme": spec is THEMES,
+                "is_theme": model is Theme,
                 "body": holder.body,
                 "returned": event_kind == ConcernEvent.Kind.RETURNED,
             },
         )
-    if spec is CONCERNS:
+    if model is Concern:
         email_business_moved(locked, holder.body, returned=event_kind == ConcernEvent.Kind.RETURNED)
     return locked
 

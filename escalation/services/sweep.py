@@ -10,23 +10,18 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.fields import DateTimeField
 from django.utils import timezone
 
+from dorset_bcp.item_models import TieredItem
 from engagement import deadlines
 from engagement.models import Concern, ConcernEvent
 
-from ..models import (
-    Sweep,
-    SweepBusinessNotice,
-    SweepTally,
-)
+from ..models import Sweep, SweepBusinessNotice, SweepTally, Theme
 from .items import (
-    CONCERNS,
+    ITEM_MODELS,
     RULE_FIRST_RESPONSE_WARNING,
     RULE_OVERDUE,
     RULE_OVERDUE_AT_TOP,
     RULE_RESOLUTION_WARNING,
-    THEMES,
     TOP_TIER,
-    _ItemKind,
     arrival_fields,
 )
 from .notifications import NOTIFY_LIST_LIMIT, sweep_notify_pending
@@ -109,10 +104,10 @@ WARN_RESOLUTION = _Pass(
 PASSES = (ESCALATE, FLAG, WARN_RESOLUTION, WARN_FIRST_RESPONSE)
 
 
-def _due_q(spec: _ItemKind, sweep_pass: _Pass, now) -> Q:
+def _due_q(model: type[TieredItem], sweep_pass: _Pass, now) -> Q:
     """The rows a pass acts on. Mirrors the partial indexes on engagement.Concern."""
-    q = Q(status__in=spec.open_statuses)
-    if spec.pausable:
+    q = Q(status__in=tuple(model.OPEN_STATUSES))
+    if model.pauses():
         q &= Q(paused_at__isnull=True)
     if sweep_pass is ESCALATE:
         return q & Q(tier__lt=TOP_TIER, resolution_due_at__lt=now)
@@ -193,17 +188,17 @@ def sweep_run(
     report = SweepReport(sweep_id=sweep.pk)
     plan = arrival_plan(now, deadlines.policy_table())
     try:
-        for spec in (CONCERNS, THEMES):
+        for model in ITEM_MODELS:
             for sweep_pass in PASSES:
                 while True:
                     with transaction.atomic():
-                        by_tier = run_batch(spec, sweep_pass, now, sweep.pk, batch_size, plan)
+                        by_tier = run_batch(model, sweep_pass, now, sweep.pk, batch_size, plan)
                     report.batches += 1
                     done = sum(by_tier.values())
                     if sweep_pass is ESCALATE:
                         for tier, count in by_tier.items():
                             report.escalated[tier] = report.escalated.get(tier, 0) + count
-                        if spec is THEMES:
+                        if model is Theme:
                             report.escalated_themes += done
                     elif sweep_pass is FLAG:
                         report.flagged += done
@@ -224,23 +219,23 @@ def sweep_run(
 
 def _anything_due(now) -> bool:
     return any(
-        spec.model.objects.filter(_due_q(spec, sweep_pass, now)).exists()
-        for spec in (CONCERNS, THEMES)
+        model.objects.filter(_due_q(model, sweep_pass, now)).exists()
+        for model in ITEM_MODELS
         for sweep_pass in PASSES
     )
 
 
-def _tells_businesses(spec: _ItemKind, sweep_pass: _Pass) -> bool:
+def _tells_businesses(model: type[TieredItem], sweep_pass: _Pass) -> bool:
     # A business hears when its own concern changes hands. A theme is the partners' way of
     # working on several concerns together; its businesses hear its outcome, not its moves.
-    return spec is CONCERNS and sweep_pass is ESCALATE
+    return model is Concern and sweep_pass is ESCALATE
 
 
-def run_batch(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
+def run_batch(model, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
     """Claim, change and write events for up to batch_size rows; returns {tier: rows}."""
     if connection.vendor == "postgresql":
-        return run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan)
-    return run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan)
+        return run_batch_postgresql(model, sweep_pass, now, sweep_id, batch_size, plan)
+    return run_batch_orm(model, sweep_pass, now, sweep_id, batch_size, plan)
 
 
 _EVENT_COLUMNS = (
@@ -248,21 +243,21 @@ _EVENT_COLUMNS = (
 )
 
 
-def run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
+def run_batch_postgresql(model, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
     # One statement per batch: claim (FOR UPDATE SKIP LOCKED re-checks the WHERE against the
     # latest committed row), update, and insert one event per changed row. The update finds
     # its rows with `id = ANY(ARRAY(...))`, an index lookup by primary key: joined to the CTE
     # instead, the planner may hash-join a scan of the whole table once batches are large.
     # Only table and column names from model metadata and constants are formatted into the SQL
     # (hence the noqa: S608 below); every value is a query parameter.
-    table = connection.ops.quote_name(spec.model._meta.db_table)
-    event_table = connection.ops.quote_name(spec.event_model._meta.db_table)
-    event_fk = connection.ops.quote_name(f"{spec.event_fk}_id")
+    table = connection.ops.quote_name(model._meta.db_table)
+    event_table = connection.ops.quote_name(model.event_model()._meta.db_table)
+    event_fk = connection.ops.quote_name(f"{model.event_item_field()}_id")
     where = ["status IN %(open)s"]
-    if spec.pausable:
+    if model.pauses():
         where.append("paused_at IS NULL")
     params = {
-        "open": spec.open_statuses,
+        "open": tuple(model.OPEN_STATUSES),
         "now": now,
         "limit": batch_size,
         "sweep": sweep_id,
@@ -270,7 +265,7 @@ def run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> d
         "rule": sweep_pass.rule,
         "detail": sweep_pass.detail,
         "top": TOP_TIER,
-        "is_theme": spec is THEMES,
+        "is_theme": model is Theme,
         "sample": NOTIFY_LIST_LIMIT,
         "heartbeat": timezone.now(),
     }
@@ -280,11 +275,11 @@ def run_batch_postgresql(spec, sweep_pass, now, sweep_id, batch_size, plan) -> d
     counter = connection.ops.quote_name(_COUNTER[sweep_pass.name])
     # The owner columns the notifications need: the area, and the officer of a tier-1 item.
     officer = (
-        "CASE WHEN item.tier = 1 THEN item.assigned_officer_id END" if spec.pausable else "NULL"
+        "CASE WHEN item.tier = 1 THEN item.assigned_officer_id END" if model.pauses() else "NULL"
     )
     returning = f"item.id, item.tier, item.npt_area_id, ({officer})::bigint AS officer_id"
     told = ""
-    if _tells_businesses(spec, sweep_pass):
+    if _tells_businesses(model, sweep_pass):
         # Each business contact hears of the concerns this batch moved: one row per address.
         returning += ", item.contact_email"
         notice_table = connection.ops.quote_name(SweepBusinessNotice._meta.db_table)
@@ -355,13 +350,12 @@ class SweepRaced(Exception):
     """Rows changed between claim and update (only on databases without row locks)."""
 
 
-def run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
+def run_batch_orm(model, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
     # The portable version: claim ids (row locks where the database has them; SQLite takes
     # the write lock at BEGIN IMMEDIATE), update them under the same WHERE, insert the events.
-    model = spec.model
-    due = model.objects.filter(_due_q(spec, sweep_pass, now))
-    officer = "assigned_officer_id" if spec.pausable else "npt_area_id"  # themes have none
-    contact = "contact_email" if _tells_businesses(spec, sweep_pass) else "npt_area_id"
+    due = model.objects.filter(_due_q(model, sweep_pass, now))
+    officer = "assigned_officer_id" if model.pauses() else "npt_area_id"  # themes have none
+    contact = "contact_email" if _tells_businesses(model, sweep_pass) else "npt_area_id"
     claimed = list(
         due.select_for_update(skip_locked=True)
         .order_by(_ORDER[sweep_pass.name], "pk")
@@ -397,9 +391,9 @@ def run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int
     if changed != len(ids):
         raise SweepRaced(f"{sweep_pass.name}: claimed {len(ids)} rows, changed {changed}.")
     from_offset = 1 if sweep_pass is ESCALATE else 0
-    spec.event_model.objects.bulk_create(
-        spec.event_model(
-            **{f"{spec.event_fk}_id": pk},
+    model.event_model().objects.bulk_create(
+        model.event_model()(
+            **{f"{model.event_item_field()}_id": pk},
             kind=sweep_pass.event_kind,
             rule=sweep_pass.rule,
             from_tier=to_tier[pk] - from_offset,
@@ -413,14 +407,14 @@ def run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int
     tallies: dict[tuple, list[int]] = defaultdict(list)
     for pk, _, area_id, officer_id, _ in claimed:
         tier = to_tier[pk]
-        officer_id = officer_id if spec.pausable and tier == Concern.Tier.NPT else None
+        officer_id = officer_id if model.pauses() and tier == Concern.Tier.NPT else None
         tallies[(tier, area_id, officer_id)].append(pk)
     SweepTally.objects.bulk_create(
         SweepTally(
             sweep_id=sweep_id,
             kind=sweep_pass.event_kind,
             rule=sweep_pass.rule,
-            is_theme=spec is THEMES,
+            is_theme=model is Theme,
             tier=tier,
             npt_area_id=area_id,
             officer_id=officer_id,
@@ -429,7 +423,7 @@ def run_batch_orm(spec, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int
         )
         for (tier, area_id, officer_id), pks in tallies.items()
     )
-    if _tells_businesses(spec, sweep_pass):
+    if _tells_businesses(model, sweep_pass):
         by_address: dict[str, list[int]] = defaultdict(list)
         for pk, _, _, _, email in claimed:
             if email:

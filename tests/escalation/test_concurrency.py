@@ -16,7 +16,6 @@ from engagement.models import Concern, ConcernEvent, OutboundEmail
 from escalation import services
 from escalation.models import Sweep, Theme
 from escalation.services import sweep as sweep_services
-from escalation.services.items import CONCERNS
 from tests import factories
 
 from .conftest import make_overdue
@@ -113,7 +112,7 @@ def test_an_officer_resolving_just_after_the_sweep_took_the_row_still_resolves_i
             plan = sweep_services.arrival_plan(now, None)
             sweep = Sweep.objects.create(started_at=now)
             result = sweep_services.run_batch(
-                CONCERNS, sweep_services.ESCALATE, now, sweep.pk, 100, plan
+                Concern, sweep_services.ESCALATE, now, sweep.pk, 100, plan
             )
             moved.set()
             assert release.wait(TIMEOUT)
