@@ -600,3 +600,51 @@ def test_it_records_one_decision_from_two_simultaneous_submissions(chain, busine
     assert sorted(created for _, created in results) == [False, True]
     assert Decision.objects.filter(concern=concern).count() == 1
     assert Action.objects.count() == 1
+
+
+def test_it_refuses_to_resolve_an_item_that_moved_since_the_page_was_shown(
+    client, chain, business, owner, group_member
+):
+    concern = factories.concern_at(business, tier=2, reporter=owner)
+    client.force_login(group_member)
+    page_tier = "2"
+    Concern.objects.filter(pk=concern.pk).update(tier=3)  # a sweep moved it meanwhile
+
+    response = client.post(
+        url(concern, "resolve"),
+        {
+            "resolve-outcome": str(factories.outcome("action-taken").pk),
+            "resolve-note": "",
+            "resolve-from_tier": page_tier,
+        },
+        follow=True,
+    )
+
+    assert response.status_code in (200, 403)
+    concern.refresh_from_db()
+    assert concern.status != Concern.Status.RESOLVED
+
+
+def test_the_service_checks_the_tier_under_the_lock(chain, business, owner, group_member):
+    from django.core.exceptions import ValidationError
+
+    concern = factories.concern_at(business, tier=3, reporter=owner)
+    with pytest.raises(ValidationError, match="is now with the Business Safety Partnership"):
+        services.item_resolve(
+            item=concern,
+            actor=group_member,
+            outcome=factories.outcome("action-taken"),
+            from_tier=2,
+        )
+    concern.refresh_from_db()
+    assert concern.is_open
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "2.0", "-1", "9" * 40, ""])
+def test_it_never_fails_on_an_odd_tier_field(client, chain, business, owner, group_member, odd):
+    concern = factories.concern_at(business, tier=2, reporter=owner)
+    client.force_login(group_member)
+
+    response = client.post(url(concern, "escalate"), {"escalate-from_tier": odd})
+
+    assert response.status_code < 500
