@@ -6,7 +6,7 @@ the other's for it.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
 from django import forms
@@ -18,8 +18,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from engagement.forms import TEXT_LIMIT
-from engagement.models import Concern, Outcome, ResponseTemplate
+from engagement.models import Concern, ResponseTemplate
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -65,38 +64,6 @@ class EventWordsMixin:
         return tier_words(obj.to_tier)
 
 
-class EscalateForm(forms.Form):
-    reason = forms.CharField(
-        max_length=TEXT_LIMIT,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        label="Reason for escalating (the group sees it)",
-        error_messages={"required": "Give a reason for escalating."},
-    )
-
-    def clean_reason(self):
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("Give a reason for escalating.")
-        return reason
-
-
-class ResolveForm(forms.Form):
-    outcome = forms.ModelChoiceField(queryset=Outcome.objects.filter(is_active=True))
-    note = forms.CharField(
-        required=False,
-        max_length=TEXT_LIMIT,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        label="Explanation for the business",
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        outcome = cleaned.get("outcome")
-        if outcome and outcome.requires_note and not cleaned.get("note", "").strip():
-            self.add_error("note", f"Explain the outcome “{outcome}” to the business.")
-        return cleaned
-
-
 @dataclass(frozen=True)
 class TriageAction:
     """One small form on a change page, and the service call it makes."""
@@ -114,6 +81,8 @@ class TriageAction:
     # The message box a response template fills, and the label of the template picker.
     template_field: str | None = None
     template_label: str = ""
+    # What the form is made with besides the data: the wording this page gives it.
+    form_kwargs: dict = field(default_factory=dict)
 
     def applies(self, item) -> bool:
         return not self.tier_one or (item.is_open and item.tier == Concern.Tier.NPT)
@@ -237,7 +206,10 @@ class TriageAdminMixin:
             if picker and picker["chosen_text"] is not None:
                 initial[action.template_field] = picker["chosen_text"]
             form = action.form(
-                prefix=name, initial=initial, **self.triage_form_kwargs(item, action.form)
+                prefix=name,
+                initial=initial,
+                **action.form_kwargs,
+                **self.triage_form_kwargs(item, action.form),
             )
             if picker:
                 picker["fills"] = form[action.template_field].auto_id
@@ -320,7 +292,10 @@ class TriageAdminMixin:
         if request.method != "POST":
             return redirect(change_url)
         form = action.form(
-            request.POST, prefix=action_name, **self.triage_form_kwargs(item, action.form)
+            request.POST,
+            prefix=action_name,
+            **action.form_kwargs,
+            **self.triage_form_kwargs(item, action.form),
         )
         seen = request.POST.get(f"{action_name}-seen")
         refusal = stale = None
@@ -389,3 +364,12 @@ class TriageAdminMixin:
                 f"({current.get_status_display()}); nothing was recorded."
             )
         return None
+
+
+# The admin's wording for the shared forms: the NPT escalates to its Group, and explains an
+# outcome to the business. The admin records what the officer saw itself (triage_watch).
+ADMIN_ESCALATE = {
+    "carries_tier": False,
+    "reason_label": "Reason for escalating (the group sees it)",
+}
+ADMIN_RESOLVE = {"carries_tier": False, "note_label": "Explanation for the business"}

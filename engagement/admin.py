@@ -17,11 +17,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
+from dorset_bcp.item_forms import EscalateForm, ResolveForm
 from dorset_bcp.triage_admin import (
-    EscalateForm,
+    ADMIN_ESCALATE,
+    ADMIN_RESOLVE,
     EventWordsMixin,
     ReadOnlyInline,
-    ResolveForm,
     TriageAction,
     TriageAdminMixin,
     tier_words,
@@ -434,6 +435,7 @@ TRIAGE_ACTIONS = {
     ),
     "resolve": TriageAction(
         form=ResolveForm,
+        form_kwargs=ADMIN_RESOLVE,
         title="Resolve with an outcome",
         button="Resolve",
         call=lambda concern, user, data: services.concern_resolve(
@@ -445,6 +447,7 @@ TRIAGE_ACTIONS = {
     ),
     "escalate": TriageAction(
         form=EscalateForm,
+        form_kwargs=ADMIN_ESCALATE,
         title="Escalate to the Business Co-ordinating Group",
         button="Escalate",
         call=lambda concern, user, data: _escalate(concern, user, data["reason"]),

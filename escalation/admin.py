@@ -8,11 +8,12 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
+from dorset_bcp.item_forms import EscalateForm, ResolveForm
 from dorset_bcp.triage_admin import (
-    EscalateForm,
+    ADMIN_ESCALATE,
+    ADMIN_RESOLVE,
     EventWordsMixin,
     ReadOnlyInline,
-    ResolveForm,
     TriageAction,
     TriageAdminMixin,
 )
@@ -148,6 +149,7 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
     triage_actions = {
         "resolve": TriageAction(
             form=ResolveForm,
+            form_kwargs=ADMIN_RESOLVE,
             title="Resolve with an outcome (every linked business is told)",
             button="Resolve",
             call=lambda theme, user, data: moves.item_resolve(
@@ -161,6 +163,7 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
         ),
         "escalate": TriageAction(
             form=EscalateForm,
+            form_kwargs=ADMIN_ESCALATE,
             title="Escalate to the Business Co-ordinating Group",
             button="Escalate",
             call=lambda theme, user, data: moves.item_escalate(

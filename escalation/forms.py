@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from engagement.models import Concern, Outcome
+from dorset_bcp.item_forms import ItemStateForm
+from engagement.models import Concern
 
 from . import review
 from .models import PartnerOrganisation
@@ -86,22 +87,6 @@ class QueueFilterForm(forms.Form):
         )
 
 
-class ItemStateForm(forms.Form):
-    """Carries the tier the person saw, so a move someone else made first is not repeated."""
-
-    from_tier = forms.IntegerField(widget=forms.HiddenInput)
-
-
-class EscalateForm(ItemStateForm):
-    reason = forms.CharField(
-        label="Why does it need the Business Safety Partnership?",
-        max_length=TEXT_LIMIT,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Give a reason for escalating."},
-        help_text="For example: it needs a county-wide response or a national body.",
-    )
-
-
 class ReturnForm(ItemStateForm):
     guidance = forms.CharField(
         label="Guidance for the tier below",
@@ -110,45 +95,6 @@ class ReturnForm(ItemStateForm):
         error_messages={"required": "Give guidance for the tier below."},
         help_text="What they should do next. They get a fresh deadline.",
     )
-
-
-class OutcomeChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.name
-
-
-class ResolveForm(ItemStateForm):
-    outcome = OutcomeChoiceField(
-        label="Outcome",
-        queryset=Outcome.objects.none(),
-        empty_label=None,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose an outcome."},
-        help_text="Referral to the National Business Crime Centre, Action Fraud / NFIB or the "
-        "NCSC is an outcome.",
-    )
-    note = forms.CharField(
-        label="Note to the business (required for some outcomes)",
-        max_length=TEXT_LIMIT,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The business sees this with the outcome.",
-    )
-
-    def __init__(self, *args, outcomes, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["outcome"]
-        field.queryset = Outcome.objects.filter(pk__in=[o.pk for o in outcomes])
-        # Render from the list already read; validation still checks the database.
-        field.choices = [(o.pk, o.name) for o in outcomes]
-        self.requires_note = {o.pk for o in outcomes if o.requires_note}
-
-    def clean(self):
-        cleaned = super().clean()
-        outcome = cleaned.get("outcome")
-        if outcome is not None and outcome.requires_note and not cleaned.get("note", "").strip():
-            self.add_error("note", f"Explain the outcome “{outcome.name}” to the business.")
-        return cleaned
 
 
 class DecisionForm(ItemStateForm):

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from dorset_bcp.item_forms import EscalateForm, ResolveForm
 from engagement.models import Concern, NPTArea, Outcome
 
 from . import insight, review, selectors
@@ -30,10 +31,8 @@ from .forms import (
     ActionDoneForm,
     ActionFormSet,
     DecisionForm,
-    EscalateForm,
     InsightFilterForm,
     QueueFilterForm,
-    ResolveForm,
     ReturnForm,
 )
 from .models import Action, PartnerOrganisation
@@ -203,10 +202,24 @@ def _blank_forms(item) -> dict:
     return {
         "decision_form": DecisionForm(prefix="decision", initial=state),
         "action_formset": ActionFormSet(prefix="actions", form_kwargs={"owners": _owners()}),
-        "escalate_form": EscalateForm(prefix="escalate", initial=state),
+        "escalate_form": EscalateForm(prefix="escalate", initial=state, **ESCALATE_WORDING),
         "return_form": ReturnForm(prefix="return", initial=state),
-        "resolve_form": ResolveForm(prefix="resolve", initial=state, outcomes=_outcomes()),
+        "resolve_form": ResolveForm(
+            prefix="resolve", initial=state, outcomes=_outcomes(), **RESOLVE_WORDING
+        ),
     }
+
+
+# The shared forms' wording here: a Group escalates to the Partnership, and an outcome's note
+# goes to the business.
+ESCALATE_WORDING = {
+    "reason_label": "Why does it need the Business Safety Partnership?",
+    "reason_help": "For example: it needs a county-wide response or a national body.",
+}
+RESOLVE_WORDING = {
+    "note_label": "Note to the business (required for some outcomes)",
+    "note_help": "The business sees this with the outcome.",
+}
 
 
 def _moved_on(request, item, prefix):
@@ -267,6 +280,7 @@ def item_escalate(request, kind, pk):
         pk,
         form_class=EscalateForm,
         prefix="escalate",
+        **ESCALATE_WORDING,
         act=lambda item, data: moves.item_escalate(
             item=item, actor=request.user, reason=data["reason"], from_tier=data["from_tier"]
         ),
@@ -300,6 +314,7 @@ def item_resolve(request, kind, pk):
         form_class=ResolveForm,
         prefix="resolve",
         outcomes=_outcomes(),
+        **RESOLVE_WORDING,
         act=lambda item, data: moves.item_resolve(
             item=item,
             actor=request.user,
