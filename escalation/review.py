@@ -1,4 +1,4 @@
-"""Reads for the review area (/partnership/), on top of selectors.
+"""The review area's queue (/partnership/) and how its pages put things: time left, who acted.
 
 The queue mixes concerns and themes, so it is one UNION query of the same columns from both
 tables: filters, sorting and paging happen in the database and a page costs the same however
@@ -25,15 +25,12 @@ from django.utils import timezone
 from engagement import deadlines
 from engagement.models import (
     Concern,
-    ConcernCategory,
     ConcernEvent,
-    ConcernUpdate,
-    NPTArea,
     User,
 )
 
 from . import selectors
-from .models import Action, Decision, Theme
+from .models import Decision, Theme
 from .selectors import MemberScope
 
 KINDS = ("concern", "theme")
@@ -82,16 +79,6 @@ def queue_tiers(scope: MemberScope) -> list[tuple[int, str]]:
             label = "Your Co-ordinating Group (tier 2)"
         tiers.append((Concern.Tier.GROUP, label))
     return tiers
-
-
-def areas_in_scope(scope: MemberScope) -> QuerySet[NPTArea]:
-    if scope.is_partnership:
-        return NPTArea.objects.order_by("name")
-    return NPTArea.objects.filter(group__in=scope.group_ids).order_by("name")
-
-
-def categories() -> QuerySet[ConcernCategory]:
-    return ConcernCategory.objects.order_by("position", "name")
 
 
 def _priority_rank():
@@ -240,59 +227,6 @@ def _days(n: int) -> str:
     return f"{n} working day{'' if n == 1 else 's'}"
 
 
-# The item page.
-
-
-def linked_concerns(theme: Theme) -> QuerySet[Concern]:
-    """A theme's concerns with what partners need (never the reporters' contact details)."""
-    return (
-        theme.concerns.select_related("business", "category")
-        .only(
-            "pk",
-            "reference",
-            "status",
-            "created_at",
-            "occurred_on",
-            "description",
-            "business__name",
-            "business__town",
-            "business__sector",
-            "category__name",
-        )
-        .order_by("created_at", "pk")
-    )
-
-
-def public_threads(concern_ids) -> dict[int, list[dict]]:
-    """What each concern's business and police said to each other, oldest first, in one query.
-
-    The business's replies and answers and the public updates and questions it was sent; never
-    an internal note. The business is named, never the person who wrote (as on the timeline).
-    """
-    threads: dict[int, list[dict]] = {pk: [] for pk in concern_ids}
-    updates = (
-        ConcernUpdate.objects.filter(
-            concern_id__in=concern_ids, kind__in=ConcernUpdate.PUBLIC_KINDS
-        )
-        .select_related("author")
-        .order_by("created_at", "pk")
-    )
-    for update in updates:
-        if update.kind == ConcernUpdate.Kind.REPLY:
-            who = "The business"
-        elif update.author is not None:
-            who = update.author.get_full_name() or "The police"
-        else:
-            who = "The police"
-        threads[update.concern_id].append({"update": update, "who": who})
-    return threads
-
-
-def themes_of(concern: Concern, user: User) -> QuerySet[Theme]:
-    """The themes in the person's scope that link this concern."""
-    return selectors.themes_in_scope(user).filter(links__concern=concern).order_by("-created_at")
-
-
 # Events done by the business, or by nobody in particular: the timeline names the business,
 # never the person who reported (partners see the business, not the reporter).
 _BUSINESS_EVENTS = {
@@ -323,9 +257,3 @@ def can_complete(scope: MemberScope, item: Concern | Theme, decision: Decision) 
     if decision.tier == Concern.Tier.GROUP:
         return item.npt_area.group_id in scope.group_ids
     return False
-
-
-def action_for_item(item: Concern | Theme, pk: int) -> Action:
-    """The action with this id on one of the item's decisions, or Action.DoesNotExist."""
-    field = f"decision__{item._meta.model_name}"  # Decision.concern or Decision.theme
-    return Action.objects.select_related("decision", "owner").get(pk=pk, **{field: item})

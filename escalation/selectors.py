@@ -1,4 +1,5 @@
-"""Reads for the escalation chain: who owns an item, who may see it, who hears about it.
+"""Reads for the escalation chain: who owns an item, who may see it, who hears about it, and
+what the review area lists about it (the queue itself is escalation.review).
 
 The partnership review area (/partnership/) reaches every item through these, so the scoping
 rules live in one place:
@@ -15,9 +16,24 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
-from engagement.models import Concern, ConcernEvent, NPTArea, NPTOfficer, User
+from engagement.models import (
+    Concern,
+    ConcernCategory,
+    ConcernEvent,
+    ConcernUpdate,
+    NPTArea,
+    NPTOfficer,
+    User,
+)
 
-from .models import CoordinatingGroup, GroupMembership, Partnership, PartnershipMembership, Theme
+from .models import (
+    Action,
+    CoordinatingGroup,
+    GroupMembership,
+    Partnership,
+    PartnershipMembership,
+    Theme,
+)
 
 # Concern: escalated (tier 2+) at some time. A returned concern drops to tier 1 but stays in
 # the scope of the body that returned it, so they can follow what happened next.
@@ -195,8 +211,6 @@ def item_decisions(item: Concern | Theme) -> QuerySet:
     """The item's decisions, each with its actions (prefetched) and their owners."""
     from django.db.models import Prefetch
 
-    from .models import Action
-
     return item.decisions.select_related("made_by").prefetch_related(
         Prefetch("actions", queryset=Action.objects.select_related("owner", "completed_by"))
     )
@@ -352,3 +366,72 @@ def item_holder(item: Concern | Theme) -> Holder:
     else:
         url = reverse("escalation:item", args=[kind, item.pk])
     return Holder(body=body, emails=emails, url=url)
+
+
+# The review area's lists and the item page.
+
+
+def areas_in_scope(scope: MemberScope) -> QuerySet[NPTArea]:
+    if scope.is_partnership:
+        return NPTArea.objects.order_by("name")
+    return NPTArea.objects.filter(group__in=scope.group_ids).order_by("name")
+
+
+def categories() -> QuerySet[ConcernCategory]:
+    return ConcernCategory.objects.order_by("position", "name")
+
+
+def linked_concerns(theme: Theme) -> QuerySet[Concern]:
+    """A theme's concerns with what partners need (never the reporters' contact details)."""
+    return (
+        theme.concerns.select_related("business", "category")
+        .only(
+            "pk",
+            "reference",
+            "status",
+            "created_at",
+            "occurred_on",
+            "description",
+            "business__name",
+            "business__town",
+            "business__sector",
+            "category__name",
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def public_threads(concern_ids) -> dict[int, list[dict]]:
+    """What each concern's business and police said to each other, oldest first, in one query.
+
+    The business's replies and answers and the public updates and questions it was sent; never
+    an internal note. The business is named, never the person who wrote (as on the timeline).
+    """
+    threads: dict[int, list[dict]] = {pk: [] for pk in concern_ids}
+    updates = (
+        ConcernUpdate.objects.filter(
+            concern_id__in=concern_ids, kind__in=ConcernUpdate.PUBLIC_KINDS
+        )
+        .select_related("author")
+        .order_by("created_at", "pk")
+    )
+    for update in updates:
+        if update.kind == ConcernUpdate.Kind.REPLY:
+            who = "The business"
+        elif update.author is not None:
+            who = update.author.get_full_name() or "The police"
+        else:
+            who = "The police"
+        threads[update.concern_id].append({"update": update, "who": who})
+    return threads
+
+
+def themes_of(concern: Concern, user: User) -> QuerySet[Theme]:
+    """The themes in the person's scope that link this concern."""
+    return themes_in_scope(user).filter(links__concern=concern).order_by("-created_at")
+
+
+def action_for_item(item: Concern | Theme, pk: int) -> Action:
+    """The action with this id on one of the item's decisions, or Action.DoesNotExist."""
+    field = f"decision__{item._meta.model_name}"  # Decision.concern or Decision.theme
+    return Action.objects.select_related("decision", "owner").get(pk=pk, **{field: item})

@@ -77,8 +77,8 @@ def queue(request):
     form = QueueFilterForm(
         request.GET or None,
         tiers=review.queue_tiers(scope),
-        categories=list(review.categories()),
-        areas=list(review.areas_in_scope(scope)),
+        categories=list(selectors.categories()),
+        areas=list(selectors.areas_in_scope(scope)),
     )
     filters = form.filters()
     rows = review.queue(request.user, filters, now=now)
@@ -171,14 +171,14 @@ def _item_page(request, item, kind, *, bound=None, status=200):
         **forms,
     }
     if kind == "theme":
-        concerns = list(review.linked_concerns(item))
-        threads = review.public_threads([concern.pk for concern in concerns])
+        concerns = list(selectors.linked_concerns(item))
+        threads = selectors.public_threads([concern.pk for concern in concerns])
         for concern in concerns:
             concern.thread = threads[concern.pk]
         context["concerns"] = concerns
     else:
-        context["themes"] = review.themes_of(item, request.user)
-        context["thread"] = review.public_threads([item.pk])[item.pk]
+        context["themes"] = selectors.themes_of(item, request.user)
+        context["thread"] = selectors.public_threads([item.pk])[item.pk]
     return render(request, "escalation/item_detail.html", context, status=status)
 
 
@@ -419,7 +419,7 @@ def _with_another_row(request, item, kind, owners):
 def action_done(request, kind, pk, action_pk):
     item = _get_item(request, kind, pk)
     try:
-        action = review.action_for_item(item, action_pk)
+        action = selectors.action_for_item(item, action_pk)
     except Action.DoesNotExist:
         raise Http404("No such action.") from None
     if not review.can_complete(request.member_scope, item, action.decision):
