@@ -5,6 +5,8 @@ Partnership on the item page in /partnership/ (escalation/views.py). The wording
 is passed in; what is asked for and how it is checked is the same everywhere.
 """
 
+from typing import cast
+
 from django import forms
 
 from engagement.forms import TEXT_LIMIT
@@ -63,7 +65,7 @@ class ResolveForm(ItemStateForm):
         self.fields["note"].label = note_label
         self.fields["note"].help_text = note_help
         if outcomes is not None:
-            field = self.fields["outcome"]
+            field = cast(forms.ModelChoiceField, self.fields["outcome"])
             field.queryset = Outcome.objects.filter(pk__in=[o.pk for o in outcomes])
             field.empty_label = None
             field.widget = forms.RadioSelect()
@@ -74,7 +76,7 @@ class ResolveForm(ItemStateForm):
             )
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         outcome = cleaned.get("outcome")
         if outcome is not None and outcome.requires_note and not cleaned.get("note", "").strip():
             self.add_error("note", f"Explain the outcome “{outcome.name}” to the business.")

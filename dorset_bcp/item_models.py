@@ -15,7 +15,7 @@ These are abstract: each concrete model keeps its own table and columns. Moving 
 changes no table.
 """
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,6 +31,7 @@ class TieredItem(models.Model):
     """
 
     OPEN_STATUSES: ClassVar[tuple[str, ...]] = ()
+    status: str  # each concrete model has its own choices
 
     # Deadlines at the current tier (escalation.DeadlinePolicy); each move sets them afresh.
     first_response_due_at = models.DateTimeField(null=True, blank=True)
@@ -59,12 +60,14 @@ class TieredItem(models.Model):
     @classmethod
     def event_model(cls) -> type["ItemEvent"]:
         """The table this kind of item writes its events to."""
-        return cls._meta.get_field("events").related_model
+        return cast("type[ItemEvent]", cls._meta.get_field("events").related_model)
 
     @classmethod
     def event_item_field(cls) -> str:
         """The name of the event table's foreign key to the item ("concern", "theme")."""
-        return cls._meta.get_field("events").field.name
+        relation = cls._meta.get_field("events")
+        assert isinstance(relation, models.ForeignObjectRel)  # nosec B101 # a reverse relation
+        return relation.field.name
 
     @classmethod
     def pauses(cls) -> bool:
@@ -75,7 +78,7 @@ class TieredItem(models.Model):
     def clock_paused_at(self):
         """When the clock stopped, or None while it runs (always None for an item that never
         pauses)."""
-        return self.paused_at if self.pauses() else None
+        return getattr(self, "paused_at", None) if self.pauses() else None
 
 
 class ImmutableEvent(models.Model):
@@ -98,7 +101,9 @@ class ImmutableEvent(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            raise ValidationError(f"{self._meta.verbose_name_plural.capitalize()} are immutable.")
+            raise ValidationError(
+                f"{str(self._meta.verbose_name_plural).capitalize()} are immutable."
+            )
         super().save(*args, **kwargs)
 
 

@@ -7,6 +7,7 @@ the other's for it.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from django import forms
@@ -88,7 +89,13 @@ class TriageAction:
         return not self.tier_one or (item.is_open and item.tier == Concern.Tier.NPT)
 
 
-class TriageAdminMixin:
+if TYPE_CHECKING:  # the mixin is only ever used in front of admin.ModelAdmin
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
+
+
+class TriageAdminMixin(_AdminBase):
     """A read-only change page with small forms above it, each calling one service.
 
     `triage_actions` maps a name to a TriageAction. Scoping comes from the admin's get_queryset,
@@ -211,7 +218,7 @@ class TriageAdminMixin:
                 **action.form_kwargs,
                 **self.triage_form_kwargs(item, action.form),
             )
-            if picker:
+            if picker and action.template_field:
                 picker["fills"] = form[action.template_field].auto_id
             forms_by_action[name] = {
                 "form": form,

@@ -115,7 +115,7 @@ class ThemeSettingsAdmin(admin.ModelAdmin):
 
 class ThemeConcernInline(ReadOnlyInline):
     model = ThemeConcern
-    fields = ["concern", "business", "linked_at"]
+    fields = ("concern", "business", "linked_at")
     readonly_fields = fields
     verbose_name_plural = "linked concerns"
 
@@ -129,7 +129,7 @@ class ThemeConcernInline(ReadOnlyInline):
 
 class ThemeEventInline(EventWordsMixin, ReadOnlyInline):
     model = ThemeEvent
-    fields = ["created_at", "kind", "actor", "rule", "from_tier_words", "to_tier_words", "detail"]
+    fields = ("created_at", "kind", "actor", "rule", "from_tier_words", "to_tier_words", "detail")
     readonly_fields = fields
     verbose_name_plural = "history (every state change)"
     classes = ["collapse"]
@@ -214,7 +214,7 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
 
 class ActionInline(ReadOnlyInline):
     model = Action
-    fields = ["description", "owner", "owner_contact", "due_on", "completed_at"]
+    fields = ("description", "owner", "owner_contact", "due_on", "completed_at")
     readonly_fields = fields
 
 

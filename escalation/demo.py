@@ -144,7 +144,7 @@ def _decision_sample(group_user: User) -> None:
         ],
     )
     decisions.action_complete(
-        action=decision.actions.order_by("due_on").first(),
+        action=decision.actions.order_by("due_on")[0],
         actor=group_user,
         note="Camera map sent to the NPT sergeant.",
     )

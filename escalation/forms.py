@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -51,17 +52,19 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.all_tiers = tuple(tier for tier, _ in tiers)
         if len(tiers) > 1:
-            self.fields["tier"].choices = [
+            cast(forms.ChoiceField, self.fields["tier"]).choices = [
                 ("", "Your queue"),
                 *tiers,
                 ("0", "All the tiers you can see"),
             ]
         else:
             del self.fields["tier"]
-        self.fields["category"].choices = [("", "Any category")] + [
+        cast(forms.ChoiceField, self.fields["category"]).choices = [("", "Any category")] + [
             (c.pk, c.name) for c in categories
         ]
-        self.fields["area"].choices = [("", "Any NPT area")] + [(a.pk, a.name) for a in areas]
+        cast(forms.ChoiceField, self.fields["area"]).choices = [("", "Any NPT area")] + [
+            (a.pk, a.name) for a in areas
+        ]
 
     def filters(self) -> review.QueueFilters:
         """The filters to apply; a value that does not validate is ignored, not an error."""
@@ -145,7 +148,7 @@ class ActionForm(forms.Form):
     def __init__(self, *args, owners: list[PartnerOrganisation], **kwargs):
         super().__init__(*args, **kwargs)
         self.owners = {o.pk: o for o in owners}
-        self.fields["owner"].choices = [("", "Choose an organisation")] + [
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [("", "Choose an organisation")] + [
             (o.pk, o.name) for o in owners
         ]
 
@@ -232,7 +235,7 @@ class InsightFilterForm(forms.Form):
         for pk, (name, area_ids) in groups.items():
             self.areas_by_choice[f"group-{pk}"] = area_ids
             self.names[f"group-{pk}"] = f"the {name}'s NPT areas"
-        self.fields["where"].choices = [
+        cast(forms.ChoiceField, self.fields["where"]).choices = [
             ("", "All of Dorset"),
             (
                 "Co-ordinating Groups",
@@ -258,7 +261,7 @@ class InsightFilterForm(forms.Form):
         return end
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start = data.get("start") or self.default_start
         end = data.get("end") or self.today
         if "start" in data and "end" in data and end < start:

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dorset_bcp.item_models import ItemEvent, TieredItem
-from engagement.models import Concern, ConcernCategory, NPTArea, Outcome
+from engagement.models import Concern, ConcernCategory, NPTArea, Outcome, User
 
 TIER_CHOICES = Concern.Tier.choices
 PRIORITY_CHOICES = Concern.Priority.choices
@@ -61,7 +61,7 @@ class CoordinatingGroup(models.Model):
         blank=True,
         related_name="chaired_groups",
     )
-    members = models.ManyToManyField(
+    members: "models.ManyToManyField[User, GroupMembership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="GroupMembership",
         related_name="coordinating_groups",
@@ -114,7 +114,7 @@ class Partnership(models.Model):
         related_name="chaired_partnerships",
         help_text="Overdue items at the top of the chain are flagged to the chair.",
     )
-    members = models.ManyToManyField(
+    members: "models.ManyToManyField[User, PartnershipMembership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="PartnershipMembership",
         related_name="partnerships",
@@ -375,7 +375,9 @@ class Theme(TieredItem):
         related_name="themes",
         verbose_name="NPT area",
     )
-    concerns = models.ManyToManyField(Concern, through="ThemeConcern", related_name="themes")
+    concerns: "models.ManyToManyField[Concern, ThemeConcern]" = models.ManyToManyField(
+        Concern, through="ThemeConcern", related_name="themes"
+    )
     priority = models.CharField(
         max_length=10, choices=PRIORITY_CHOICES, default=Concern.Priority.NORMAL
     )

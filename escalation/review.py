@@ -8,6 +8,7 @@ themes_in_scope), so who sees what is decided in one place.
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -43,7 +44,7 @@ PRIORITY_RANK = {
 }
 
 # Sort keys offered on the queue; each ends with the kind and id so pages never overlap.
-SORTS = {
+SORTS: dict[str, tuple[str, list[Any]]] = {
     "due": ("Due soonest", [F("due").asc(nulls_last=True), "kind", "item_id"]),
     "newest": ("Newest first", [F("created").desc(), "kind", "item_id"]),
     "priority": (
@@ -70,7 +71,7 @@ class QueueFilters:
 def queue_tiers(scope: MemberScope) -> list[tuple[int, str]]:
     """The tiers whose open items the person may list: their own, and county-wide tier 2 for
     the Partnership (it oversees the groups)."""
-    tiers = []
+    tiers: list[tuple[int, str]] = []
     if scope.is_partnership:
         tiers.append((Concern.Tier.PARTNERSHIP, "Business Safety Partnership (tier 3)"))
     if scope.is_partnership or scope.group_ids:

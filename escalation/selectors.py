@@ -10,7 +10,9 @@ rules live in one place:
   and never escalated is the NPT's business, not the group's.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -54,7 +56,7 @@ class Body:
     name: str
     obj: NPTArea | CoordinatingGroup | Partnership | None
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -84,7 +86,7 @@ def member_scope(user: User) -> MemberScope:
     """The groups a person belongs to (or chairs) and whether they are in the Partnership."""
     if not user.is_authenticated or not user.is_active:
         return MemberScope(group_ids=frozenset(), is_partnership=False)
-    cached = getattr(user, "_escalation_scope", None)
+    cached: MemberScope | None = getattr(user, "_escalation_scope", None)
     if cached is not None:
         return cached
     group_ids = frozenset(
@@ -94,7 +96,7 @@ def member_scope(user: User) -> MemberScope:
     )
     is_partnership = Partnership.objects.filter(Q(memberships__user=user) | Q(chair=user)).exists()
     scope = MemberScope(group_ids=group_ids, is_partnership=is_partnership)
-    user._escalation_scope = scope
+    user._escalation_scope = scope  # type: ignore[attr-defined] # read once a request
     return scope
 
 
@@ -175,6 +177,7 @@ def queue_themes(user: User) -> QuerySet[Theme]:
 
 def item_for_user(user: User, kind: str, pk: int) -> Concern | Theme:
     """The concern or theme with this id if the person may see it, else 404."""
+    queryset: QuerySet[Concern] | QuerySet[Theme]
     if kind == "concern":
         queryset = concerns_in_scope(user)
     elif kind == "theme":
@@ -202,12 +205,12 @@ def user_can_act(user: User, item: Concern | Theme) -> bool:
     return False
 
 
-def item_events(item: Concern | Theme) -> QuerySet:
+def item_events(item: Concern | Theme) -> QuerySet[Any]:
     """The item's full timeline, oldest first, with who did what."""
     return item.events.select_related("actor").order_by("created_at", "pk")
 
 
-def item_decisions(item: Concern | Theme) -> QuerySet:
+def item_decisions(item: Concern | Theme) -> QuerySet[Any]:
     """The item's decisions, each with its actions (prefetched) and their owners."""
     from django.db.models import Prefetch
 
@@ -262,11 +265,11 @@ def concern_held_by(concern: Concern) -> str:
 # Who hears about an item: the body's members, or its shared mailbox when it has none.
 
 
-def _active_emails(users) -> list[str]:
+def _active_emails(users: Iterable[User]) -> list[str]:
     return sorted({u.email for u in users if u.is_active and u.email})
 
 
-def npt_recipients(area_ids) -> dict[int, list[str]]:
+def npt_recipients(area_ids: Iterable[int]) -> dict[int, list[str]]:
     """Officers of each NPT area, or the area's mailbox when nobody is posted there."""
     found: dict[int, set[str]] = {area_id: set() for area_id in area_ids}
     for posting in NPTOfficer.objects.filter(area_id__in=area_ids).select_related("user"):
@@ -280,7 +283,7 @@ def npt_recipients(area_ids) -> dict[int, list[str]]:
     return {area_id: sorted(emails) for area_id, emails in found.items()}
 
 
-def group_recipients(group_ids) -> dict[int, list[str]]:
+def group_recipients(group_ids: Iterable[int]) -> dict[int, list[str]]:
     """Members of each group, or the group's mailbox when it has no members."""
     found: dict[int, set[str]] = {group_id: set() for group_id in group_ids}
     for membership in GroupMembership.objects.filter(group_id__in=group_ids).select_related("user"):
@@ -310,8 +313,9 @@ def partnership_recipients(partnership: Partnership | None = None) -> list[str]:
 def chair_recipients(partnership: Partnership | None = None) -> list[str]:
     """The Partnership chair; without one, its mailbox; without that, its members."""
     partnership = partnership or Partnership.load()
-    if partnership.chair_id and partnership.chair.is_active:
-        return [partnership.chair.email]
+    chair = partnership.chair if partnership.chair_id else None
+    if chair is not None and chair.is_active:
+        return [chair.email]
     if partnership.email:
         return [partnership.email]
     return partnership_recipients(partnership)
@@ -401,13 +405,13 @@ def linked_concerns(theme: Theme) -> QuerySet[Concern]:
     )
 
 
-def public_threads(concern_ids) -> dict[int, list[dict]]:
+def public_threads(concern_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     """What each concern's business and police said to each other, oldest first, in one query.
 
     The business's replies and answers and the public updates and questions it was sent; never
     an internal note. The business is named, never the person who wrote (as on the timeline).
     """
-    threads: dict[int, list[dict]] = {pk: [] for pk in concern_ids}
+    threads: dict[int, list[dict[str, Any]]] = {pk: [] for pk in concern_ids}
     updates = (
         ConcernUpdate.objects.filter(
             concern_id__in=concern_ids, kind__in=ConcernUpdate.PUBLIC_KINDS

@@ -8,6 +8,7 @@ Schedules live in settings.CELERY_BEAT_SCHEDULE; nothing here uses an ETA or cou
 import datetime as dt
 import logging
 import time
+from typing import Any
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 # Transient trouble only: a dropped or locked database, a broker blip while emails are queued.
 # Anything else is a bug and fails loudly rather than retrying forever.
 TRANSIENT = (OperationalError, InterfaceError, BrokerOperationalError)
-RETRY = {
+RETRY: dict[str, Any] = {
     "autoretry_for": TRANSIENT,
     "retry_backoff": True,
     "retry_backoff_max": 300,

@@ -174,7 +174,7 @@ def _item_page(request, item, kind, *, bound=None, status=200):
         concerns = list(selectors.linked_concerns(item))
         threads = selectors.public_threads([concern.pk for concern in concerns])
         for concern in concerns:
-            concern.thread = threads[concern.pk]
+            concern.thread = threads[concern.pk]  # type: ignore[attr-defined] # for the template
         context["concerns"] = concerns
     else:
         context["themes"] = selectors.themes_of(item, request.user)

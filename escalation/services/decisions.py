@@ -51,7 +51,7 @@ def decision_record(
             raise ValidationError("This already has an outcome.")
         now = timezone.now()
         decision = Decision.objects.create(
-            **{locked._meta.model_name: locked},  # Decision.concern or Decision.theme
+            **{str(locked._meta.model_name): locked},  # Decision.concern or Decision.theme
             tier=locked.tier,
             summary=summary,
             made_by=actor,

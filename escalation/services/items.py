@@ -1,14 +1,17 @@
 """What every item shares: the rules' names, the kinds of item, arrival at a tier, the row lock."""
 
 import datetime as dt
+from typing import Any, TypeVar
 
-from dorset_bcp.item_models import TieredItem
+from dorset_bcp.item_models import ItemEvent, TieredItem
 from engagement import deadlines
 from engagement.models import Concern
 
-from ..models import (
-    Theme,
-)
+from ..models import Theme
+
+TieredItemT = TypeVar("TieredItemT", bound=TieredItem)
+# Every (tier, priority) → (first response, resolution, warning) days: deadlines.policy_table().
+PolicyTable = dict[tuple[int, str], tuple[int, int, int]]
 
 TOP_TIER = Concern.Tier.PARTNERSHIP
 RULE_OVERDUE = "overdue"
@@ -22,7 +25,9 @@ RULE_COMMON_THEME = "common_theme"
 ITEM_MODELS: tuple[type[TieredItem], ...] = (Concern, Theme)
 
 
-def arrival_fields(*, tier: int, priority: str, now: dt.datetime, table=None) -> dict:
+def arrival_fields(
+    *, tier: int, priority: str, now: dt.datetime, table: PolicyTable | None = None
+) -> dict[str, Any]:
     """Columns set when an item arrives at a tier: fresh deadlines, warnings and flag re-armed.
 
     The first response is per tier: the receiving body owes its own first response, so
@@ -40,17 +45,16 @@ def arrival_fields(*, tier: int, priority: str, now: dt.datetime, table=None) ->
     }
 
 
-def write_event(item: TieredItem, kind: str, **fields):
+def write_event(item: TieredItem, kind: str, **fields: Any) -> ItemEvent:
     model = type(item)
-    return model.event_model().objects.create(
-        **{model.event_item_field(): item}, kind=kind, **fields
-    )
+    columns: dict[str, Any] = {model.event_item_field(): item, "kind": kind, **fields}
+    return model.event_model()._default_manager.create(**columns)
 
 
-def lock_item(item: TieredItem):
+def lock_item(item: TieredItemT) -> TieredItemT:
     return (
         type(item)
-        .objects.select_for_update(of=("self",))
+        ._default_manager.select_for_update(of=("self",))
         .select_related("npt_area", "npt_area__group", "category")
         .get(pk=item.pk)
     )

@@ -61,7 +61,7 @@ def item_return(
         )
 
 
-def _guard_move(locked, from_tier: int | None) -> None:
+def _guard_move(locked: Concern | Theme, from_tier: int | None) -> None:
     if not locked.is_open:
         raise ValidationError("This already has an outcome.")
     if from_tier is not None and locked.tier != from_tier:
@@ -69,7 +69,9 @@ def _guard_move(locked, from_tier: int | None) -> None:
         raise ValidationError(f"This has moved since you opened it: it is now with {body}.")
 
 
-def _move(locked, *, actor, to_tier, event_kind, detail):
+def _move(
+    locked: Concern | Theme, *, actor: User, to_tier: int, event_kind: str, detail: str
+) -> Concern | Theme:
     model = type(locked)
     now = timezone.now()
     from_tier = locked.tier
@@ -101,7 +103,7 @@ def _move(locked, *, actor, to_tier, event_kind, detail):
                 "returned": event_kind == ConcernEvent.Kind.RETURNED,
             },
         )
-    if model is Concern:
+    if isinstance(locked, Concern):  # a business hears of its own concern's moves
         email_business_moved(locked, holder.body, returned=event_kind == ConcernEvent.Kind.RETURNED)
     return locked
 

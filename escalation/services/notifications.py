@@ -4,8 +4,9 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -25,6 +26,9 @@ from ..models import (
 )
 
 logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]  # one row of .values(): a column or lookup name → its value
+Audience = tuple[str, int | None]  # ("group", group id), ("chair", None), ("officer", user id)…
 
 # A run that has not finished and has committed no batch for this long died (a batch takes
 # seconds even at county scale): notices stop waiting for it, and the next run (beat's, five
@@ -48,7 +52,7 @@ def _date_in_words(moment: dt.datetime | None) -> str:
     return dateformat.format(timezone.localtime(moment), "l j F Y")
 
 
-def moved_concern(row: dict, partnership: str) -> dict:
+def moved_concern(row: Row, partnership: str) -> Row:
     """One line of a business's "your concern has moved" email, from a row of MOVED_COLUMNS."""
     short, held_by = selectors.held_by_in_words(
         tier=row["tier"],
@@ -87,7 +91,7 @@ MOVED_COLUMNS = (
 )
 
 
-def email_business_moved(concern: Concern, body, *, returned: bool) -> None:
+def email_business_moved(concern: Concern, body: selectors.Body, *, returned: bool) -> None:
     if concern.status not in Concern.OPEN_STATUSES or not concern.contact_email:
         return
     row = {
@@ -95,7 +99,7 @@ def email_business_moved(concern: Concern, body, *, returned: bool) -> None:
         "business__name": concern.business.name,
         "tier": concern.tier,
         "npt_area__name": concern.npt_area.name,
-        "npt_area__group__name": concern.npt_area.group.name if concern.npt_area.group_id else None,
+        "npt_area__group__name": group.name if (group := concern.npt_area.group) else None,
         "first_response_due_at": concern.first_response_due_at,
         "resolution_due_at": concern.resolution_due_at,
         "reporter_id": concern.reporter_id,
@@ -142,7 +146,7 @@ def sweep_notify_pending(*, now: dt.datetime | None = None) -> int:
     return count
 
 
-def _audience(kind: str, row: dict) -> tuple[str, int | None]:
+def _audience(kind: str, row: Row) -> Audience:
     if kind == "flag":
         return ("chair", None)
     if row["tier"] == Concern.Tier.PARTNERSHIP:
@@ -166,7 +170,7 @@ _LISTED = {
 }
 
 
-def _listed_items(model, ids) -> dict[int, dict]:
+def _listed_items(model: type[Concern] | type[Theme], ids: set[int]) -> dict[int, Row]:
     if not ids:
         return {}
     listed = {**_LISTED, "name": "business__name" if model is Concern else "title"}
@@ -174,14 +178,16 @@ def _listed_items(model, ids) -> dict[int, dict]:
     return {row[0]: dict(zip(listed, row[1:], strict=True)) for row in rows}
 
 
-def _collect(tally_ids: list[int], kind: str, event_kinds: Sequence[str]):
+def _collect(
+    tally_ids: list[int], kind: str, event_kinds: Sequence[str]
+) -> tuple[dict[Audience, int], dict[Audience, list[Row]]]:
     """Totals per audience and the first items each email lists, from the claimed tallies.
 
     Three queries however many items moved and however many audiences there are: the
     tallies, then the listed concerns and the listed themes.
     """
-    totals: dict[tuple, int] = defaultdict(int)
-    picks: dict[tuple, list[tuple]] = defaultdict(list)
+    totals: dict[Audience, int] = defaultdict(int)
+    picks: dict[Audience, list[tuple[bool, int, str]]] = defaultdict(list)
     tallies = (
         SweepTally.objects.filter(pk__in=tally_ids, kind__in=event_kinds)
         .values("tier", "officer_id", "is_theme", "rule", "items", "sample")
@@ -193,7 +199,7 @@ def _collect(tally_ids: list[int], kind: str, event_kinds: Sequence[str]):
         totals[audience] += tally["items"]
         picks[audience] += [(tally["is_theme"], pk, tally["rule"]) for pk in tally["sample"]]
     chosen = {audience: sorted(items)[:NOTIFY_LIST_LIMIT] for audience, items in picks.items()}
-    wanted = {False: set(), True: set()}
+    wanted: dict[bool, set[int]] = {False: set(), True: set()}
     for items in chosen.values():
         for is_theme, pk, _ in items:
             wanted[is_theme].add(pk)
@@ -214,9 +220,11 @@ def _collect(tally_ids: list[int], kind: str, event_kinds: Sequence[str]):
     return totals, samples
 
 
-def _recipients_by_audience(audiences, partnership: Partnership) -> dict[tuple, list[str]]:
-    found: dict[tuple, list[str]] = {}
-    by_type = defaultdict(list)
+def _recipients_by_audience(
+    audiences: Iterable[Audience], partnership: Partnership
+) -> dict[Audience, list[str]]:
+    found: dict[Audience, list[str]] = {}
+    by_type: dict[str, list[int | None]] = defaultdict(list)
     for audience_type, key in audiences:
         by_type[audience_type].append(key)
     if "group" in by_type:
@@ -235,13 +243,14 @@ def _recipients_by_audience(audiences, partnership: Partnership) -> dict[tuple, 
         for user in User.objects.filter(pk__in=by_type["officer"], is_active=True):
             found[("officer", user.pk)] = [user.email]
     if "npt" in by_type:
-        emails = selectors.npt_recipients(by_type["npt"])
-        for key in by_type["npt"]:
-            found[("npt", key)] = emails.get(key, [])
+        areas = [key for key in by_type["npt"] if key is not None]  # an NPT audience has its area
+        emails = selectors.npt_recipients(areas)
+        for area_id in areas:
+            found[("npt", area_id)] = emails.get(area_id, [])
     return found
 
 
-def _audience_name(audience, sample: list[dict], partnership: Partnership) -> str:
+def _audience_name(audience: Audience, sample: list[Row], partnership: Partnership) -> str:
     audience_type, _ = audience
     if audience_type in ("partnership", "chair"):
         return f"the {partnership.name}"
@@ -279,7 +288,7 @@ def sweep_notify_businesses(
         return 0  # told with the running sweep's moves, once it finishes
     deadline = time.monotonic() + budget.total_seconds()
     partnership = Partnership.load().name
-    queued = 0
+    queued: int = 0
     after = (
         ""  # addresses are taken in order, so one whose notices another notifier holds is passed
     )
@@ -297,7 +306,9 @@ def sweep_notify_businesses(
             return queued
 
 
-def _notify_business_batch(*, after: str, batch_size: int, partnership: str):
+def _notify_business_batch(
+    *, after: str, batch_size: int, partnership: str
+) -> tuple[int, list[str]]:
     """Claim and tell the next batch of addresses; returns (emails queued, addresses looked at)."""
     clock = timezone.now()
     # Only a run that has finished, or gone quiet (killed), is told: checked in the claim

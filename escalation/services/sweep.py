@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
@@ -22,11 +23,15 @@ from .items import (
     RULE_OVERDUE_AT_TOP,
     RULE_RESOLUTION_WARNING,
     TOP_TIER,
+    PolicyTable,
     arrival_fields,
 )
 from .notifications import NOTIFY_LIST_LIMIT, sweep_notify_pending
 
 logger = logging.getLogger(__name__)
+
+# Arrival columns by (tier, priority) for one run: see arrival_plan.
+Plan = dict[tuple[int, str], dict[str, Any]]
 
 # Rows moved per transaction: big enough that a county-wide backlog clears in a few
 # statements, small enough that locks and WAL per transaction stay modest.
@@ -104,7 +109,7 @@ WARN_RESOLUTION = _Pass(
 PASSES = (ESCALATE, FLAG, WARN_RESOLUTION, WARN_FIRST_RESPONSE)
 
 
-def _due_q(model: type[TieredItem], sweep_pass: _Pass, now) -> Q:
+def _due_q(model: type[TieredItem], sweep_pass: _Pass, now: dt.datetime) -> Q:
     """The rows a pass acts on. Mirrors the partial indexes on engagement.Concern."""
     q = Q(status__in=tuple(model.OPEN_STATUSES))
     if model.pauses():
@@ -142,7 +147,7 @@ _STAMP = {
 }
 
 
-def arrival_plan(now, table) -> dict[tuple[int, str], dict]:
+def arrival_plan(now: dt.datetime, table: PolicyTable | None) -> Plan:
     """Arrival columns for every (tier, priority) a sweep can move an item to.
 
     Every item a sweep moves arrives at `now`, so its new deadlines depend only on its new tier
@@ -160,9 +165,10 @@ def arrival_plan(now, table) -> dict[tuple[int, str], dict]:
 PLAN_COLUMNS = "tier, priority, " + ", ".join(deadlines.DEADLINE_FIELDS)
 
 
-def plan_values_sql(plan: dict[tuple[int, str], dict]) -> tuple[str, dict]:
+def plan_values_sql(plan: Plan) -> tuple[str, dict[str, Any]]:
     """The arrival plan as the rows of a SQL VALUES list, and the parameters they name."""
-    rows, params = [], {}
+    rows: list[str] = []
+    params: dict[str, Any] = {}
     for index, ((tier, priority), fields) in enumerate(plan.items()):
         names = [f"plan_{index}_tier", f"plan_{index}_priority"]
         params[names[0]] = tier
@@ -217,9 +223,9 @@ def sweep_run(
     return report
 
 
-def _anything_due(now) -> bool:
+def _anything_due(now: dt.datetime) -> bool:
     return any(
-        model.objects.filter(_due_q(model, sweep_pass, now)).exists()
+        model._default_manager.filter(_due_q(model, sweep_pass, now)).exists()
         for model in ITEM_MODELS
         for sweep_pass in PASSES
     )
@@ -231,7 +237,14 @@ def _tells_businesses(model: type[TieredItem], sweep_pass: _Pass) -> bool:
     return model is Concern and sweep_pass is ESCALATE
 
 
-def run_batch(model, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
+def run_batch(
+    model: type[TieredItem],
+    sweep_pass: _Pass,
+    now: dt.datetime,
+    sweep_id: int,
+    batch_size: int,
+    plan: Plan,
+) -> dict[int, int]:
     """Claim, change and write events for up to batch_size rows; returns {tier: rows}."""
     if connection.vendor == "postgresql":
         return run_batch_postgresql(model, sweep_pass, now, sweep_id, batch_size, plan)
@@ -243,7 +256,14 @@ _EVENT_COLUMNS = (
 )
 
 
-def run_batch_postgresql(model, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
+def run_batch_postgresql(
+    model: type[TieredItem],
+    sweep_pass: _Pass,
+    now: dt.datetime,
+    sweep_id: int,
+    batch_size: int,
+    plan: Plan,
+) -> dict[int, int]:
     # One statement per batch: claim (FOR UPDATE SKIP LOCKED re-checks the WHERE against the
     # latest committed row), update, and insert one event per changed row. The update finds
     # its rows with `id = ANY(ARRAY(...))`, an index lookup by primary key: joined to the CTE
@@ -256,7 +276,7 @@ def run_batch_postgresql(model, sweep_pass, now, sweep_id, batch_size, plan) -> 
     where = ["status IN %(open)s"]
     if model.pauses():
         where.append("paused_at IS NULL")
-    params = {
+    params: dict[str, Any] = {
         "open": tuple(model.OPEN_STATUSES),
         "now": now,
         "limit": batch_size,
@@ -350,10 +370,17 @@ class SweepRaced(Exception):
     """Rows changed between claim and update (only on databases without row locks)."""
 
 
-def run_batch_orm(model, sweep_pass, now, sweep_id, batch_size, plan) -> dict[int, int]:
+def run_batch_orm(
+    model: type[TieredItem],
+    sweep_pass: _Pass,
+    now: dt.datetime,
+    sweep_id: int,
+    batch_size: int,
+    plan: Plan,
+) -> dict[int, int]:
     # The portable version: claim ids (row locks where the database has them; SQLite takes
     # the write lock at BEGIN IMMEDIATE), update them under the same WHERE, insert the events.
-    due = model.objects.filter(_due_q(model, sweep_pass, now))
+    due = model._default_manager.filter(_due_q(model, sweep_pass, now))
     officer = "assigned_officer_id" if model.pauses() else "npt_area_id"  # themes have none
     contact = "contact_email" if _tells_businesses(model, sweep_pass) else "npt_area_id"
     claimed = list(
@@ -366,7 +393,7 @@ def run_batch_orm(model, sweep_pass, now, sweep_id, batch_size, plan) -> dict[in
     rows = [(pk, tier) for pk, tier, _, _, _ in claimed]
     ids = [pk for pk, _ in rows]
     if sweep_pass is ESCALATE:
-        changes = {
+        changes: dict[str, Any] = {
             "tier": F("tier") + 1,
             "tier_entered_at": Value(now),
             "updated_at": Value(now),
@@ -391,20 +418,24 @@ def run_batch_orm(model, sweep_pass, now, sweep_id, batch_size, plan) -> dict[in
     if changed != len(ids):
         raise SweepRaced(f"{sweep_pass.name}: claimed {len(ids)} rows, changed {changed}.")
     from_offset = 1 if sweep_pass is ESCALATE else 0
-    model.event_model().objects.bulk_create(
-        model.event_model()(
+    event_model = model.event_model()
+    event_columns: dict[str, Any] = {
+        "kind": sweep_pass.event_kind,
+        "rule": sweep_pass.rule,
+        "detail": sweep_pass.detail,
+        "created_at": now,
+        "sweep_id": sweep_id,
+    }
+    event_model._default_manager.bulk_create(
+        event_model(
             **{f"{model.event_item_field()}_id": pk},
-            kind=sweep_pass.event_kind,
-            rule=sweep_pass.rule,
+            **event_columns,
             from_tier=to_tier[pk] - from_offset,
             to_tier=to_tier[pk],
-            detail=sweep_pass.detail,
-            created_at=now,
-            sweep_id=sweep_id,
         )
         for pk in ids
     )
-    tallies: dict[tuple, list[int]] = defaultdict(list)
+    tallies: dict[tuple[int, int, int | None], list[int]] = defaultdict(list)
     for pk, _, area_id, officer_id, _ in claimed:
         tier = to_tier[pk]
         officer_id = officer_id if model.pauses() and tier == Concern.Tier.NPT else None

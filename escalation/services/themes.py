@@ -3,10 +3,11 @@
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Value
+from django.db.models import Count, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from ..models import (
     ThemeEvent,
     ThemeSettings,
 )
-from .items import RULE_COMMON_THEME, arrival_fields, lock_item, write_event
+from .items import RULE_COMMON_THEME, PolicyTable, arrival_fields, lock_item, write_event
 from .notifications import sweep_notify_pending
 
 
@@ -66,7 +67,9 @@ def theme_resolve(
     return locked
 
 
-def _resolve_linked_concerns(theme: Theme, *, actor, outcome, note, now) -> int:
+def _resolve_linked_concerns(
+    theme: Theme, *, actor: User, outcome: Outcome, note: str, now: dt.datetime
+) -> int:
     # The theme's outcome is each linked concern's outcome: the businesses see it on their own
     # concern pages, can still say "not resolved" (which reopens that concern at its tier), and
     # the concerns stop counting down to an escalation nobody needs. Locked in id order, after
@@ -159,7 +162,7 @@ class ThemeReport:
         return lines
 
 
-def _theme_candidates(now: dt.datetime, settings_row: ThemeSettings):
+def _theme_candidates(now: dt.datetime, settings_row: ThemeSettings) -> QuerySet[Concern]:
     """Concerns that can form or extend a theme: confirmed, recent, not in a resolved theme."""
     since = now - dt.timedelta(days=settings_row.window_days)
     return (
@@ -206,7 +209,9 @@ def theme_detect(*, now: dt.datetime | None = None, trigger: str = "beat") -> Th
     return report
 
 
-def _open_theme(category_id, npt_area_id, now, table) -> tuple[Theme, bool]:
+def _open_theme(
+    category_id: int, npt_area_id: int, now: dt.datetime, table: PolicyTable
+) -> tuple[Theme, bool]:
     existing = (
         Theme.objects.select_for_update()
         .filter(category_id=category_id, npt_area_id=npt_area_id, status=Theme.Status.OPEN)
@@ -244,7 +249,15 @@ def _open_theme(category_id, npt_area_id, now, table) -> tuple[Theme, bool]:
     return theme, True
 
 
-def _theme_apply(cluster, candidates, settings_row, now, sweep, table, report) -> None:
+def _theme_apply(
+    cluster: dict[str, Any],
+    candidates: QuerySet[Concern],
+    settings_row: ThemeSettings,
+    now: dt.datetime,
+    sweep: Sweep,
+    table: PolicyTable,
+    report: ThemeReport,
+) -> None:
     theme, created = _open_theme(cluster["category_id"], cluster["npt_area_id"], now, table)
     new = list(
         candidates.filter(category_id=cluster["category_id"], npt_area_id=cluster["npt_area_id"])
@@ -260,7 +273,7 @@ def _theme_apply(cluster, candidates, settings_row, now, sweep, table, report) -
     references = ", ".join(reference or str(pk) for pk, reference in new)
     report.concerns_linked += len(new)
     if created:
-        report.created.append(theme.reference)
+        report.created.append(theme.reference or "")
         write_event(
             theme,
             ThemeEvent.Kind.CREATED,
@@ -293,7 +306,7 @@ def _theme_apply(cluster, candidates, settings_row, now, sweep, table, report) -
             sample=[theme.pk],
         )
     else:
-        report.extended.append(theme.reference)
+        report.extended.append(theme.reference or "")
         write_event(
             theme,
             ThemeEvent.Kind.LINKED,
