@@ -311,9 +311,9 @@ def warm_up(now) -> None:
     from django.template.loader import get_template
 
     from engagement import deadlines
-    from escalation import services
+    from escalation.services import sweep as sweep_services
 
-    services._arrival_plan(now, deadlines.policy_table())
+    sweep_services.arrival_plan(now, deadlines.policy_table())
     for name in (
         "escalation_arrivals",
         "escalation_overdue",
@@ -364,46 +364,36 @@ def run_baseline(now) -> tuple[int, float]:
     from django.db import connection, transaction
 
     from engagement import deadlines
-    from escalation import services
+    from escalation.services import sweep as sweep_services
 
-    plan = services._arrival_plan(now, deadlines.policy_table())
-    rows, params = [], {"now": now, "open": ("new", "in_progress", "waiting")}
-    for index, ((tier, priority), fields) in enumerate(plan.items()):
-        rows.append(
-            f"(%(t{index})s, %(p{index})s, %(frd{index})s::timestamptz, "
-            f"%(frw{index})s::timestamptz, %(rd{index})s::timestamptz, %(rw{index})s::timestamptz)"
-        )
-        params.update(
-            {
-                f"t{index}": tier,
-                f"p{index}": priority,
-                f"frd{index}": fields["first_response_due_at"],
-                f"frw{index}": fields["first_response_warn_at"],
-                f"rd{index}": fields["resolution_due_at"],
-                f"rw{index}": fields["resolution_warn_at"],
-            }
-        )
+    plan = sweep_services.arrival_plan(now, deadlines.policy_table())
+    # The product's own plan rows: the baseline differs from the sweep in how it claims and
+    # batches, never in the deadlines it writes.
+    values, params = sweep_services.plan_values_sql(plan)
+    params.update(now=now, open=("new", "in_progress", "waiting"))
     baseline_sql = f"""
-        WITH plan (tier, priority, frd, frw, rd, rw) AS (VALUES {", ".join(rows)}),
+        WITH plan ({sweep_services.PLAN_COLUMNS}) AS (VALUES {values}),
         moved AS (
-            UPDATE engagement_concern AS c
+            UPDATE engagement_concern AS concern
             SET tier = plan.tier, tier_entered_at = %(now)s,
-                first_response_due_at = plan.frd, first_response_warn_at = plan.frw,
-                resolution_due_at = plan.rd, resolution_warn_at = plan.rw,
+                first_response_due_at = plan.first_response_due_at,
+                first_response_warn_at = plan.first_response_warn_at,
+                resolution_due_at = plan.resolution_due_at,
+                resolution_warn_at = plan.resolution_warn_at,
                 first_responded_at = NULL, first_response_warned_at = NULL,
                 resolution_warned_at = NULL, overdue_flagged_at = NULL, updated_at = %(now)s
             FROM plan
-            WHERE c.status IN %(open)s AND c.paused_at IS NULL AND c.tier < 3
-              AND c.resolution_due_at < %(now)s
-              AND plan.tier = c.tier + 1 AND plan.priority = c.priority
-            RETURNING c.id, c.tier
+            WHERE concern.status IN %(open)s AND concern.paused_at IS NULL AND concern.tier < 3
+              AND concern.resolution_due_at < %(now)s
+              AND plan.tier = concern.tier + 1 AND plan.priority = concern.priority
+            RETURNING concern.id, concern.tier
         )
         INSERT INTO engagement_concernevent (concern_id, kind, actor_id, rule, from_status,
             to_status, from_tier, to_tier, detail, created_at, sweep_id)
         SELECT id, 'escalated', NULL, 'overdue', '', '', tier - 1, tier,
                'The resolution deadline passed, so it moved up one tier.', %(now)s, NULL
         FROM moved
-    """  # noqa: S608 # nosec B608 # only the VALUES placeholders are formatted in
+    """  # noqa: S608 # nosec B608 # only the product's plan placeholders are formatted in
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(baseline_sql, params)

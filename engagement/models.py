@@ -8,6 +8,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from dorset_bcp.item_models import ItemEvent, TieredItem
+
 from .postcodes import normalise_district, normalise_postcode, postcode_district
 
 
@@ -379,7 +381,7 @@ DUE_RANK = models.Case(
 CONCERN_WORDS = SearchVector("description", "contact_email", config="simple")
 
 
-class Concern(models.Model):
+class Concern(TieredItem):
     class Status(models.TextChoices):
         UNCONFIRMED = "unconfirmed", "Waiting for email confirmation"
         NEW = "new", "New"
@@ -454,23 +456,9 @@ class Concern(models.Model):
     # When the concern reached its tier; empty means since it arrived at tier 1.
     tier_entered_at = models.DateTimeField(null=True, blank=True)
 
-    # Deadlines at the current tier (escalation.DeadlinePolicy); each move sets them afresh.
-    first_response_due_at = models.DateTimeField(null=True, blank=True)
-    resolution_due_at = models.DateTimeField(null=True, blank=True)
-    first_responded_at = models.DateTimeField(null=True, blank=True)
-    # Owners are warned once at each warning point; the sweep claims the *_warned_at column.
-    first_response_warn_at = models.DateTimeField(null=True, blank=True)
-    first_response_warned_at = models.DateTimeField(null=True, blank=True)
-    resolution_warn_at = models.DateTimeField(null=True, blank=True)
-    resolution_warned_at = models.DateTimeField(null=True, blank=True)
-    # Overdue at tier 3 (nothing above): flagged to the Partnership chair once.
-    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(
         null=True, blank=True, help_text="Set while the concern waits for the business."
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.ForeignKey(Outcome, on_delete=models.PROTECT, null=True, blank=True)
-    outcome_note = models.TextField(blank=True)
     reporter_satisfied = models.BooleanField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     # Set when an officer closes the concern as a duplicate: the concern that deals with it.
@@ -599,10 +587,6 @@ class Concern(models.Model):
         return reverse("engagement:concern_detail", args=[self.reference])
 
     @property
-    def is_open(self):
-        return self.status in self.OPEN_STATUSES
-
-    @property
     def is_guest(self):
         return self.reporter_id is None
 
@@ -725,7 +709,7 @@ class ConcernUpdate(models.Model):
         return self.kind in self.PUBLIC_KINDS
 
 
-class ConcernEvent(models.Model):
+class ConcernEvent(ItemEvent):
     """One state change of a concern, written once and never edited."""
 
     class Kind(models.TextChoices):
@@ -754,19 +738,6 @@ class ConcernEvent(models.Model):
 
     concern = models.ForeignKey(Concern, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        help_text="Empty when a rule made the change.",
-    )
-    rule = models.CharField(max_length=60, blank=True, help_text="The rule that made the change.")
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    from_tier = models.PositiveSmallIntegerField(null=True, blank=True)
-    to_tier = models.PositiveSmallIntegerField(null=True, blank=True)
-    detail = models.TextField(blank=True)
     # The automatic run (escalation sweep or theme detection) that wrote it, if any.
     sweep = models.ForeignKey(
         "escalation.Sweep",
@@ -776,7 +747,6 @@ class ConcernEvent(models.Model):
         related_name="concern_events",
         db_index=False,  # the partial index below serves it
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -791,11 +761,6 @@ class ConcernEvent(models.Model):
 
     def __str__(self):
         return f"{self.concern_id}: {self.get_kind_display()}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("Concern events are immutable.")
-        super().save(*args, **kwargs)
 
 
 class OutboundEmail(models.Model):

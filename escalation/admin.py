@@ -8,18 +8,18 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
-from engagement.admin import (
-    EscalateForm,
+from dorset_bcp.item_forms import EscalateForm, ResolveForm
+from dorset_bcp.triage_admin import (
+    ADMIN_ESCALATE,
+    ADMIN_RESOLVE,
     EventWordsMixin,
-    NPTScopedAdmin,
     ReadOnlyInline,
-    ResolveForm,
     TriageAction,
     TriageAdminMixin,
 )
+from engagement.admin import NPTScopedAdmin
 from engagement.models import Concern
 
-from . import services
 from .models import (
     Action,
     CoordinatingGroup,
@@ -35,6 +35,7 @@ from .models import (
     ThemeEvent,
     ThemeSettings,
 )
+from .services import moves
 
 
 @admin.register(PartnerOrganisation)
@@ -114,7 +115,7 @@ class ThemeSettingsAdmin(admin.ModelAdmin):
 
 class ThemeConcernInline(ReadOnlyInline):
     model = ThemeConcern
-    fields = ["concern", "business", "linked_at"]
+    fields = ("concern", "business", "linked_at")
     readonly_fields = fields
     verbose_name_plural = "linked concerns"
 
@@ -128,7 +129,7 @@ class ThemeConcernInline(ReadOnlyInline):
 
 class ThemeEventInline(EventWordsMixin, ReadOnlyInline):
     model = ThemeEvent
-    fields = ["created_at", "kind", "actor", "rule", "from_tier_words", "to_tier_words", "detail"]
+    fields = ("created_at", "kind", "actor", "rule", "from_tier_words", "to_tier_words", "detail")
     readonly_fields = fields
     verbose_name_plural = "history (every state change)"
     classes = ["collapse"]
@@ -148,9 +149,10 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
     triage_actions = {
         "resolve": TriageAction(
             form=ResolveForm,
+            form_kwargs=ADMIN_RESOLVE,
             title="Resolve with an outcome (every linked business is told)",
             button="Resolve",
-            call=lambda theme, user, data: services.item_resolve(
+            call=lambda theme, user, data: moves.item_resolve(
                 item=_at_npt(theme),
                 actor=user,
                 outcome=data["outcome"],
@@ -161,9 +163,10 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
         ),
         "escalate": TriageAction(
             form=EscalateForm,
+            form_kwargs=ADMIN_ESCALATE,
             title="Escalate to the Business Co-ordinating Group",
             button="Escalate",
-            call=lambda theme, user, data: services.item_escalate(
+            call=lambda theme, user, data: moves.item_escalate(
                 item=theme, actor=user, reason=data["reason"], from_tier=Concern.Tier.NPT
             ),
             success="Escalated; the Business Co-ordinating Group has been told.",
@@ -211,7 +214,7 @@ class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
 
 class ActionInline(ReadOnlyInline):
     model = Action
-    fields = ["description", "owner", "owner_contact", "due_on", "completed_at"]
+    fields = ("description", "owner", "owner_contact", "due_on", "completed_at")
     readonly_fields = fields
 
 

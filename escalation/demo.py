@@ -12,7 +12,6 @@ from engagement import services as engagement_services
 from engagement.demo import GEOGRAPHY
 from engagement.models import Business, ConcernCategory, ConcernEvent, NPTArea, User
 
-from . import services
 from .models import (
     CoordinatingGroup,
     GroupMembership,
@@ -21,6 +20,7 @@ from .models import (
     PartnershipMembership,
     Theme,
 )
+from .services import decisions, moves, themes
 
 GROUPS = {
     "bcp": (
@@ -85,12 +85,12 @@ def seed(*, password: str) -> list[str]:
     _escalate_sample(group_user)
     _decision_sample(group_user)
     _partnership_sample(group_user)
-    themes = _theme_sample()
+    open_themes = _theme_sample()
     return [
         f"{len(groups)} Business Co-ordinating Groups covering "
         f"{NPTArea.objects.filter(group__isnull=False).count()} NPT areas",
         f"group@demo.test in {bcp}; partnership@demo.test chairs {partnership}",
-        f"{themes} open theme(s)",
+        f"{open_themes} open theme(s)",
     ]
 
 
@@ -105,7 +105,7 @@ def _escalate_sample(group_user: User) -> None:
     if concern is None or concern.events.filter(kind=ConcernEvent.Kind.ESCALATED).exists():
         return
     officer = User.objects.get(email="npt@demo.test")
-    services.item_escalate(
+    moves.item_escalate(
         item=concern,
         actor=officer,
         reason="Patrols have not stopped the group gathering. The shop is one of several on "
@@ -125,26 +125,26 @@ def _decision_sample(group_user: User) -> None:
         return
     today = timezone.localdate()
     partners = {p.slug: p for p in PartnerOrganisation.objects.all()}
-    decision = services.decision_record(
+    decision = decisions.decision_record(
         item=concern,
         actor=group_user,
         summary="Joint evening visits by the NPT and the council's community safety team; the "
         "BID to share CCTV coverage of the street with the police.",
         actions=[
-            services.ActionSpec(
+            decisions.ActionSpec(
                 "Two joint evening visits a week for four weeks",
                 partners.get("dorset-police") or next(iter(partners.values())),
                 today + dt.timedelta(days=28),
             ),
-            services.ActionSpec(
+            decisions.ActionSpec(
                 "Share the BID's CCTV camera map with the NPT",
                 partners.get("bids") or next(iter(partners.values())),
                 today + dt.timedelta(days=7),
             ),
         ],
     )
-    services.action_complete(
-        action=decision.actions.order_by("due_on").first(),
+    decisions.action_complete(
+        action=decision.actions.order_by("due_on")[0],
         actor=group_user,
         note="Camera map sent to the NPT sergeant.",
     )
@@ -158,13 +158,13 @@ def _partnership_sample(group_user: User) -> None:
     if concern is None or concern.tier != Concern.Tier.NPT or not concern.is_open:
         return
     officer = User.objects.get(email="npt@demo.test")
-    services.item_escalate(
+    moves.item_escalate(
         item=concern,
         actor=officer,
         reason="Several Poole businesses have had the same fake supplier invoice; the bank "
         "details point outside the county.",
     )
-    services.item_escalate(
+    moves.item_escalate(
         item=concern,
         actor=group_user,
         reason="Needs a referral to Action Fraud / NFIB and advice to every BID in the county.",
@@ -203,5 +203,5 @@ def _theme_sample() -> int:
                 contact_email=owner.email,
             ),
         )
-    services.theme_detect(trigger="command")
+    themes.theme_detect(trigger="command")
     return Theme.objects.filter(status=Theme.Status.OPEN).count()

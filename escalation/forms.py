@@ -1,22 +1,23 @@
 """Forms of the review area: they validate and nothing more; views pass cleaned_data on."""
 
 import datetime as dt
+import uuid
+from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from engagement.models import Concern, Outcome
+from dorset_bcp.item_forms import ItemStateForm
+from engagement.models import Concern
 
 from . import review
 from .models import PartnerOrganisation
 
 TEXT_LIMIT = 5000
 MAX_ACTIONS = 10
-DECISION_KEY_SALT = "escalation.decision-form"
 
 
 class QueueFilterForm(forms.Form):
@@ -51,17 +52,19 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.all_tiers = tuple(tier for tier, _ in tiers)
         if len(tiers) > 1:
-            self.fields["tier"].choices = [
+            cast(forms.ChoiceField, self.fields["tier"]).choices = [
                 ("", "Your queue"),
                 *tiers,
                 ("0", "All the tiers you can see"),
             ]
         else:
             del self.fields["tier"]
-        self.fields["category"].choices = [("", "Any category")] + [
+        cast(forms.ChoiceField, self.fields["category"]).choices = [("", "Any category")] + [
             (c.pk, c.name) for c in categories
         ]
-        self.fields["area"].choices = [("", "Any NPT area")] + [(a.pk, a.name) for a in areas]
+        cast(forms.ChoiceField, self.fields["area"]).choices = [("", "Any NPT area")] + [
+            (a.pk, a.name) for a in areas
+        ]
 
     def filters(self) -> review.QueueFilters:
         """The filters to apply; a value that does not validate is ignored, not an error."""
@@ -87,22 +90,6 @@ class QueueFilterForm(forms.Form):
         )
 
 
-class ItemStateForm(forms.Form):
-    """Carries the tier the person saw, so a move someone else made first is not repeated."""
-
-    from_tier = forms.IntegerField(widget=forms.HiddenInput)
-
-
-class EscalateForm(ItemStateForm):
-    reason = forms.CharField(
-        label="Why does it need the Business Safety Partnership?",
-        max_length=TEXT_LIMIT,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Give a reason for escalating."},
-        help_text="For example: it needs a county-wide response or a national body.",
-    )
-
-
 class ReturnForm(ItemStateForm):
     guidance = forms.CharField(
         label="Guidance for the tier below",
@@ -113,45 +100,6 @@ class ReturnForm(ItemStateForm):
     )
 
 
-class OutcomeChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.name
-
-
-class ResolveForm(ItemStateForm):
-    outcome = OutcomeChoiceField(
-        label="Outcome",
-        queryset=Outcome.objects.none(),
-        empty_label=None,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose an outcome."},
-        help_text="Referral to the National Business Crime Centre, Action Fraud / NFIB or the "
-        "NCSC is an outcome.",
-    )
-    note = forms.CharField(
-        label="Note to the business (required for some outcomes)",
-        max_length=TEXT_LIMIT,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The business sees this with the outcome.",
-    )
-
-    def __init__(self, *args, outcomes, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["outcome"]
-        field.queryset = Outcome.objects.filter(pk__in=[o.pk for o in outcomes])
-        # Render from the list already read; validation still checks the database.
-        field.choices = [(o.pk, o.name) for o in outcomes]
-        self.requires_note = {o.pk for o in outcomes if o.requires_note}
-
-    def clean(self):
-        cleaned = super().clean()
-        outcome = cleaned.get("outcome")
-        if outcome is not None and outcome.requires_note and not cleaned.get("note", "").strip():
-            self.add_error("note", f"Explain the outcome “{outcome.name}” to the business.")
-        return cleaned
-
-
 class DecisionForm(ItemStateForm):
     summary = forms.CharField(
         label="What was decided",
@@ -159,26 +107,15 @@ class DecisionForm(ItemStateForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Say what was decided."},
     )
-    form_key = forms.CharField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, item_key: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.item_key = item_key
-
-    @staticmethod
-    def make_key(item_key: str, newest_decision_id: int) -> str:
-        """A one-time key: which item, and the newest decision on it when the form was shown."""
-        return signing.dumps([item_key, newest_decision_id], salt=DECISION_KEY_SALT)
-
-    def clean_form_key(self) -> int:
-        stale = "This form is out of date. Reload the page and try again."
-        try:
-            item_key, seen = signing.loads(self.cleaned_data["form_key"], salt=DECISION_KEY_SALT)
-        except (signing.BadSignature, ValueError, TypeError):
-            raise ValidationError(stale) from None
-        if item_key != self.item_key or not isinstance(seen, int):
-            raise ValidationError(stale)
-        return seen
+    # A one-time key: a double click or a resent form records the decision once.
+    submission_key = forms.UUIDField(
+        initial=uuid.uuid4,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form is out of date. Reload the page and try again.",
+            "invalid": "This form is out of date. Reload the page and try again.",
+        },
+    )
 
 
 class ActionForm(forms.Form):
@@ -211,7 +148,7 @@ class ActionForm(forms.Form):
     def __init__(self, *args, owners: list[PartnerOrganisation], **kwargs):
         super().__init__(*args, **kwargs)
         self.owners = {o.pk: o for o in owners}
-        self.fields["owner"].choices = [("", "Choose an organisation")] + [
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [("", "Choose an organisation")] + [
             (o.pk, o.name) for o in owners
         ]
 
@@ -298,7 +235,7 @@ class InsightFilterForm(forms.Form):
         for pk, (name, area_ids) in groups.items():
             self.areas_by_choice[f"group-{pk}"] = area_ids
             self.names[f"group-{pk}"] = f"the {name}'s NPT areas"
-        self.fields["where"].choices = [
+        cast(forms.ChoiceField, self.fields["where"]).choices = [
             ("", "All of Dorset"),
             (
                 "Co-ordinating Groups",
@@ -324,7 +261,7 @@ class InsightFilterForm(forms.Form):
         return end
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start = data.get("start") or self.default_start
         end = data.get("end") or self.today
         if "start" in data and "end" in data and end < start:

@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from engagement.models import Concern, ConcernCategory, NPTArea, Outcome
 
-from . import services
 from .models import (
     Grain,
     InsightDeadline,
@@ -34,6 +33,7 @@ from .models import (
     ThemeEvent,
 )
 from .selectors import MemberScope
+from .services.items import RULE_OVERDUE
 
 MONTHS = 12
 TIER_LABELS = {
@@ -402,7 +402,7 @@ def deadline_performance(f: Figures) -> Dataset:
         ThemeEvent.objects.filter(
             f.area_q("theme__"),
             kind=ThemeEvent.Kind.ESCALATED,
-            rule=services.RULE_OVERDUE,
+            rule=RULE_OVERDUE,
             created_at__gte=p.since,
             created_at__lt=p.until,
         )
@@ -411,8 +411,8 @@ def deadline_performance(f: Figures) -> Dataset:
         .order_by()
         .values_list("from_tier", "n")
     )
-    met = dict.fromkeys(TIER_LABELS, 0)
-    breached = dict.fromkeys(TIER_LABELS, 0)
+    met: dict[int, int] = dict.fromkeys(TIER_LABELS, 0)
+    breached: dict[int, int] = dict.fromkeys(TIER_LABELS, 0)
     for tier, row in f.deadlines.items():
         if tier in met:
             met[tier] += row["met"]
@@ -424,9 +424,9 @@ def deadline_performance(f: Figures) -> Dataset:
         if row["tier"] in met:
             met[row["tier"]] += row["met"]
             breached[row["tier"]] += row["late"] + row["overdue"]
-    for tier, n in theme_swept:
-        if tier in breached:
-            breached[tier] += n
+    for from_tier, n in theme_swept:
+        if from_tier is not None and from_tier in breached:
+            breached[from_tier] += n
     return Dataset(
         name="deadline-performance",
         title="Deadline performance by tier",

@@ -14,7 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from engagement.models import Concern, ConcernCategory, NPTArea, Outcome
+from dorset_bcp.item_models import ItemEvent, TieredItem
+from engagement.models import Concern, ConcernCategory, NPTArea, Outcome, User
 
 TIER_CHOICES = Concern.Tier.choices
 PRIORITY_CHOICES = Concern.Priority.choices
@@ -60,7 +61,7 @@ class CoordinatingGroup(models.Model):
         blank=True,
         related_name="chaired_groups",
     )
-    members = models.ManyToManyField(
+    members: "models.ManyToManyField[User, GroupMembership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="GroupMembership",
         related_name="coordinating_groups",
@@ -113,7 +114,7 @@ class Partnership(models.Model):
         related_name="chaired_partnerships",
         help_text="Overdue items at the top of the chain are flagged to the chair.",
     )
-    members = models.ManyToManyField(
+    members: "models.ManyToManyField[User, PartnershipMembership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="PartnershipMembership",
         related_name="partnerships",
@@ -349,7 +350,7 @@ class SweepBusinessNotice(models.Model):
         return f"{self.sweep_id}: {len(self.concerns)} concern(s) for {self.email}"
 
 
-class Theme(models.Model):
+class Theme(TieredItem):
     """A common theme: one item linking concerns of one category in one NPT area.
 
     It climbs the chain like a concern (tier, deadlines, events, outcome), starting at tier 2.
@@ -374,7 +375,9 @@ class Theme(models.Model):
         related_name="themes",
         verbose_name="NPT area",
     )
-    concerns = models.ManyToManyField(Concern, through="ThemeConcern", related_name="themes")
+    concerns: "models.ManyToManyField[Concern, ThemeConcern]" = models.ManyToManyField(
+        Concern, through="ThemeConcern", related_name="themes"
+    )
     priority = models.CharField(
         max_length=10, choices=PRIORITY_CHOICES, default=Concern.Priority.NORMAL
     )
@@ -382,20 +385,6 @@ class Theme(models.Model):
     tier = models.PositiveSmallIntegerField(choices=TIER_CHOICES, default=Concern.Tier.GROUP)
     tier_entered_at = models.DateTimeField(default=timezone.now)
 
-    first_response_due_at = models.DateTimeField(null=True, blank=True)
-    first_response_warn_at = models.DateTimeField(null=True, blank=True)
-    first_response_warned_at = models.DateTimeField(null=True, blank=True)
-    first_responded_at = models.DateTimeField(null=True, blank=True)
-    resolution_due_at = models.DateTimeField(null=True, blank=True)
-    resolution_warn_at = models.DateTimeField(null=True, blank=True)
-    resolution_warned_at = models.DateTimeField(null=True, blank=True)
-    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
-
-    outcome = models.ForeignKey(
-        "engagement.Outcome", on_delete=models.PROTECT, null=True, blank=True
-    )
-    outcome_note = models.TextField(blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -428,12 +417,6 @@ class Theme(models.Model):
     def __str__(self):
         return self.reference or self.title
 
-    @property
-    def is_open(self):
-        return self.status == self.Status.OPEN
-
-    paused_at = None  # a theme never waits for one business, so its clock never pauses
-
 
 class ThemeConcern(models.Model):
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="links")
@@ -450,7 +433,7 @@ class ThemeConcern(models.Model):
         return f"{self.theme} ← {self.concern}"
 
 
-class ThemeEvent(models.Model):
+class ThemeEvent(ItemEvent):
     """One state change of a theme, written once and never edited (as ConcernEvent)."""
 
     class Kind(models.TextChoices):
@@ -466,20 +449,6 @@ class ThemeEvent(models.Model):
 
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        help_text="Empty when a rule made the change.",
-        related_name="+",
-    )
-    rule = models.CharField(max_length=60, blank=True, help_text="The rule that made the change.")
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    from_tier = models.PositiveSmallIntegerField(null=True, blank=True)
-    to_tier = models.PositiveSmallIntegerField(null=True, blank=True)
-    detail = models.TextField(blank=True)
     sweep = models.ForeignKey(
         Sweep,
         on_delete=models.PROTECT,
@@ -488,7 +457,6 @@ class ThemeEvent(models.Model):
         related_name="theme_events",
         db_index=False,  # the partial index below serves it
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -500,11 +468,6 @@ class ThemeEvent(models.Model):
 
     def __str__(self):
         return f"{self.theme_id}: {self.get_kind_display()}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("Theme events are immutable.")
-        super().save(*args, **kwargs)
 
 
 class Decision(models.Model):
@@ -522,6 +485,8 @@ class Decision(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The decision form's one-time key: a double click or a resent form records one decision.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]

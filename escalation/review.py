@@ -1,4 +1,4 @@
-"""Reads and one guarded write for the review area (/partnership/), on top of selectors.
+"""The review area's queue (/partnership/) and how its pages put things: time left, who acted.
 
 The queue mixes concerns and themes, so it is one UNION query of the same columns from both
 tables: filters, sorting and paging happen in the database and a page costs the same however
@@ -7,11 +7,9 @@ themes_in_scope), so who sees what is decided in one place.
 """
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import (
     Case,
     CharField,
@@ -28,15 +26,12 @@ from django.utils import timezone
 from engagement import deadlines
 from engagement.models import (
     Concern,
-    ConcernCategory,
     ConcernEvent,
-    ConcernUpdate,
-    NPTArea,
     User,
 )
 
-from . import selectors, services
-from .models import Action, Decision, Theme
+from . import selectors
+from .models import Decision, Theme
 from .selectors import MemberScope
 
 KINDS = ("concern", "theme")
@@ -49,7 +44,7 @@ PRIORITY_RANK = {
 }
 
 # Sort keys offered on the queue; each ends with the kind and id so pages never overlap.
-SORTS = {
+SORTS: dict[str, tuple[str, list[Any]]] = {
     "due": ("Due soonest", [F("due").asc(nulls_last=True), "kind", "item_id"]),
     "newest": ("Newest first", [F("created").desc(), "kind", "item_id"]),
     "priority": (
@@ -76,7 +71,7 @@ class QueueFilters:
 def queue_tiers(scope: MemberScope) -> list[tuple[int, str]]:
     """The tiers whose open items the person may list: their own, and county-wide tier 2 for
     the Partnership (it oversees the groups)."""
-    tiers = []
+    tiers: list[tuple[int, str]] = []
     if scope.is_partnership:
         tiers.append((Concern.Tier.PARTNERSHIP, "Business Safety Partnership (tier 3)"))
     if scope.is_partnership or scope.group_ids:
@@ -85,16 +80,6 @@ def queue_tiers(scope: MemberScope) -> list[tuple[int, str]]:
             label = "Your Co-ordinating Group (tier 2)"
         tiers.append((Concern.Tier.GROUP, label))
     return tiers
-
-
-def areas_in_scope(scope: MemberScope) -> QuerySet[NPTArea]:
-    if scope.is_partnership:
-        return NPTArea.objects.order_by("name")
-    return NPTArea.objects.filter(group__in=scope.group_ids).order_by("name")
-
-
-def categories() -> QuerySet[ConcernCategory]:
-    return ConcernCategory.objects.order_by("position", "name")
 
 
 def _priority_rank():
@@ -243,59 +228,6 @@ def _days(n: int) -> str:
     return f"{n} working day{'' if n == 1 else 's'}"
 
 
-# The item page.
-
-
-def linked_concerns(theme: Theme) -> QuerySet[Concern]:
-    """A theme's concerns with what partners need (never the reporters' contact details)."""
-    return (
-        theme.concerns.select_related("business", "category")
-        .only(
-            "pk",
-            "reference",
-            "status",
-            "created_at",
-            "occurred_on",
-            "description",
-            "business__name",
-            "business__town",
-            "business__sector",
-            "category__name",
-        )
-        .order_by("created_at", "pk")
-    )
-
-
-def public_threads(concern_ids) -> dict[int, list[dict]]:
-    """What each concern's business and police said to each other, oldest first, in one query.
-
-    The business's replies and answers and the public updates and questions it was sent; never
-    an internal note. The business is named, never the person who wrote (as on the timeline).
-    """
-    threads: dict[int, list[dict]] = {pk: [] for pk in concern_ids}
-    updates = (
-        ConcernUpdate.objects.filter(
-            concern_id__in=concern_ids, kind__in=ConcernUpdate.PUBLIC_KINDS
-        )
-        .select_related("author")
-        .order_by("created_at", "pk")
-    )
-    for update in updates:
-        if update.kind == ConcernUpdate.Kind.REPLY:
-            who = "The business"
-        elif update.author is not None:
-            who = update.author.get_full_name() or "The police"
-        else:
-            who = "The police"
-        threads[update.concern_id].append({"update": update, "who": who})
-    return threads
-
-
-def themes_of(concern: Concern, user: User) -> QuerySet[Theme]:
-    """The themes in the person's scope that link this concern."""
-    return selectors.themes_in_scope(user).filter(links__concern=concern).order_by("-created_at")
-
-
 # Events done by the business, or by nobody in particular: the timeline names the business,
 # never the person who reported (partners see the business, not the reporter).
 _BUSINESS_EVENTS = {
@@ -326,51 +258,3 @@ def can_complete(scope: MemberScope, item: Concern | Theme, decision: Decision) 
     if decision.tier == Concern.Tier.GROUP:
         return item.npt_area.group_id in scope.group_ids
     return False
-
-
-def action_for_item(item: Concern | Theme, pk: int) -> Action:
-    """The action with this id on one of the item's decisions, or Action.DoesNotExist."""
-    field = "decision__concern" if isinstance(item, Concern) else "decision__theme"
-    return Action.objects.select_related("decision", "owner").get(pk=pk, **{field: item})
-
-
-# The one write here: a decision recorded once per form.
-
-
-def decision_record_once(
-    *,
-    item: Concern | Theme,
-    actor: User,
-    summary: str,
-    actions: Sequence[services.ActionSpec],
-    from_tier: int,
-    seen_decision_id: int,
-) -> tuple[Decision, bool]:
-    """Record a decision unless this same form already did; returns it and whether it is new.
-
-    The form carries the newest decision id on the item when it was shown. Under the item's
-    row lock, a decision by the same person with the same summary newer than that is this
-    form's earlier submission (a double click, a resent POST), so it is returned, not doubled.
-    """
-    model = type(item)
-    summary = (summary or "").strip()
-    with transaction.atomic():
-        locked = model.objects.select_for_update().get(pk=item.pk)
-        if not locked.is_open:
-            raise ValidationError("This already has an outcome.")
-        if locked.tier != from_tier:
-            raise ValidationError("This has moved since you opened it.")
-        field = "concern" if model is Concern else "theme"
-        earlier = (
-            Decision.objects.filter(
-                **{field: locked}, made_by=actor, summary=summary, pk__gt=seen_decision_id
-            )
-            .order_by("pk")
-            .first()
-        )
-        if earlier is not None:
-            return earlier, False
-        decision = services.decision_record(
-            item=locked, actor=actor, summary=summary, actions=actions
-        )
-    return decision, True

@@ -40,7 +40,6 @@ from django.utils import timezone
 
 from engagement.models import Concern, ConcernEvent
 
-from . import services
 from .models import (
     Grain,
     InsightDeadline,
@@ -49,6 +48,7 @@ from .models import (
     InsightReported,
     InsightRollup,
 )
+from .services.items import RULE_OVERDUE
 
 FACT_EVENTS = (
     ConcernEvent.Kind.CONFIRMED,
@@ -95,15 +95,15 @@ def insight_refresh(*, full: bool = False, now: dt.datetime | None = None) -> Re
         InsightRollup.objects.get_or_create(pk=1)
         state = InsightRollup.objects.select_for_update().get(pk=1)
         full = full or state.as_of is None
-        days = None if full else _changed_days(since=state.as_of - OVERLAP)
+        days = None if full or state.as_of is None else _changed_days(since=state.as_of - OVERLAP)
         if full:
             for model in TABLES:
-                model.objects.all().delete()
+                model._default_manager.all().delete()
         elif days:
             months = {day.replace(day=1) for day in days}
             for model in TABLES:
-                model.objects.filter(grain=Grain.DAY, day__in=days).delete()
-                model.objects.filter(grain=Grain.MONTH, day__in=months).delete()
+                model._default_manager.filter(grain=Grain.DAY, day__in=days).delete()
+                model._default_manager.filter(grain=Grain.MONTH, day__in=months).delete()
         if days is None or days:
             _count_reported(days)
             _count_outcomes(days)
@@ -114,7 +114,7 @@ def insight_refresh(*, full: bool = False, now: dt.datetime | None = None) -> Re
         state.as_of = now
         if full:
             state.full_at = now
-        counted = _days_counted() if full else len(days)
+        counted = _days_counted() if full or days is None else len(days)
         state.days_refreshed = counted
         state.save()
     return RefreshReport(full=full, days=counted, as_of=now)
@@ -187,7 +187,7 @@ def _midnight(day: dt.date, plus_days: int = 0) -> dt.datetime:
 
 
 def _swept_events():
-    return ConcernEvent.objects.filter(kind=ConcernEvent.Kind.ESCALATED, rule=services.RULE_OVERDUE)
+    return ConcernEvent.objects.filter(kind=ConcernEvent.Kind.ESCALATED, rule=RULE_OVERDUE)
 
 
 def _save(model, rows) -> None:

@@ -1,4 +1,5 @@
-"""Reads for the escalation chain: who owns an item, who may see it, who hears about it.
+"""Reads for the escalation chain: who owns an item, who may see it, who hears about it, and
+what the review area lists about it (the queue itself is escalation.review).
 
 The partnership review area (/partnership/) reaches every item through these, so the scoping
 rules live in one place:
@@ -9,15 +10,32 @@ rules live in one place:
   and never escalated is the NPT's business, not the group's.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
-from engagement.models import Concern, ConcernEvent, NPTArea, NPTOfficer, User
+from engagement.models import (
+    Concern,
+    ConcernCategory,
+    ConcernEvent,
+    ConcernUpdate,
+    NPTArea,
+    NPTOfficer,
+    User,
+)
 
-from .models import CoordinatingGroup, GroupMembership, Partnership, PartnershipMembership, Theme
+from .models import (
+    Action,
+    CoordinatingGroup,
+    GroupMembership,
+    Partnership,
+    PartnershipMembership,
+    Theme,
+)
 
 # Concern: escalated (tier 2+) at some time. A returned concern drops to tier 1 but stays in
 # the scope of the body that returned it, so they can follow what happened next.
@@ -38,7 +56,7 @@ class Body:
     name: str
     obj: NPTArea | CoordinatingGroup | Partnership | None
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -68,7 +86,7 @@ def member_scope(user: User) -> MemberScope:
     """The groups a person belongs to (or chairs) and whether they are in the Partnership."""
     if not user.is_authenticated or not user.is_active:
         return MemberScope(group_ids=frozenset(), is_partnership=False)
-    cached = getattr(user, "_escalation_scope", None)
+    cached: MemberScope | None = getattr(user, "_escalation_scope", None)
     if cached is not None:
         return cached
     group_ids = frozenset(
@@ -78,7 +96,7 @@ def member_scope(user: User) -> MemberScope:
     )
     is_partnership = Partnership.objects.filter(Q(memberships__user=user) | Q(chair=user)).exists()
     scope = MemberScope(group_ids=group_ids, is_partnership=is_partnership)
-    user._escalation_scope = scope
+    user._escalation_scope = scope  # type: ignore[attr-defined] # read once a request
     return scope
 
 
@@ -159,6 +177,7 @@ def queue_themes(user: User) -> QuerySet[Theme]:
 
 def item_for_user(user: User, kind: str, pk: int) -> Concern | Theme:
     """The concern or theme with this id if the person may see it, else 404."""
+    queryset: QuerySet[Concern] | QuerySet[Theme]
     if kind == "concern":
         queryset = concerns_in_scope(user)
     elif kind == "theme":
@@ -186,16 +205,14 @@ def user_can_act(user: User, item: Concern | Theme) -> bool:
     return False
 
 
-def item_events(item: Concern | Theme) -> QuerySet:
+def item_events(item: Concern | Theme) -> QuerySet[Any]:
     """The item's full timeline, oldest first, with who did what."""
     return item.events.select_related("actor").order_by("created_at", "pk")
 
 
-def item_decisions(item: Concern | Theme) -> QuerySet:
+def item_decisions(item: Concern | Theme) -> QuerySet[Any]:
     """The item's decisions, each with its actions (prefetched) and their owners."""
     from django.db.models import Prefetch
-
-    from .models import Action
 
     return item.decisions.select_related("made_by").prefetch_related(
         Prefetch("actions", queryset=Action.objects.select_related("owner", "completed_by"))
@@ -248,11 +265,11 @@ def concern_held_by(concern: Concern) -> str:
 # Who hears about an item: the body's members, or its shared mailbox when it has none.
 
 
-def _active_emails(users) -> list[str]:
+def _active_emails(users: Iterable[User]) -> list[str]:
     return sorted({u.email for u in users if u.is_active and u.email})
 
 
-def npt_recipients(area_ids) -> dict[int, list[str]]:
+def npt_recipients(area_ids: Iterable[int]) -> dict[int, list[str]]:
     """Officers of each NPT area, or the area's mailbox when nobody is posted there."""
     found: dict[int, set[str]] = {area_id: set() for area_id in area_ids}
     for posting in NPTOfficer.objects.filter(area_id__in=area_ids).select_related("user"):
@@ -266,7 +283,7 @@ def npt_recipients(area_ids) -> dict[int, list[str]]:
     return {area_id: sorted(emails) for area_id, emails in found.items()}
 
 
-def group_recipients(group_ids) -> dict[int, list[str]]:
+def group_recipients(group_ids: Iterable[int]) -> dict[int, list[str]]:
     """Members of each group, or the group's mailbox when it has no members."""
     found: dict[int, set[str]] = {group_id: set() for group_id in group_ids}
     for membership in GroupMembership.objects.filter(group_id__in=group_ids).select_related("user"):
@@ -296,8 +313,9 @@ def partnership_recipients(partnership: Partnership | None = None) -> list[str]:
 def chair_recipients(partnership: Partnership | None = None) -> list[str]:
     """The Partnership chair; without one, its mailbox; without that, its members."""
     partnership = partnership or Partnership.load()
-    if partnership.chair_id and partnership.chair.is_active:
-        return [partnership.chair.email]
+    chair = partnership.chair if partnership.chair_id else None
+    if chair is not None and chair.is_active:
+        return [chair.email]
     if partnership.email:
         return [partnership.email]
     return partnership_recipients(partnership)
@@ -331,7 +349,7 @@ def item_holder(item: Concern | Theme) -> Holder:
     """
     partnership = Partnership.load() if item.tier == Concern.Tier.PARTNERSHIP else None
     body = owning_body(item, partnership=partnership)
-    kind = "theme" if isinstance(item, Theme) else "concern"
+    kind = item._meta.model_name  # "concern" or "theme", as in the URLs
     if item.tier == Concern.Tier.PARTNERSHIP:
         emails = partnership_recipients(partnership)
     elif item.tier == Concern.Tier.GROUP:
@@ -352,3 +370,72 @@ def item_holder(item: Concern | Theme) -> Holder:
     else:
         url = reverse("escalation:item", args=[kind, item.pk])
     return Holder(body=body, emails=emails, url=url)
+
+
+# The review area's lists and the item page.
+
+
+def areas_in_scope(scope: MemberScope) -> QuerySet[NPTArea]:
+    if scope.is_partnership:
+        return NPTArea.objects.order_by("name")
+    return NPTArea.objects.filter(group__in=scope.group_ids).order_by("name")
+
+
+def categories() -> QuerySet[ConcernCategory]:
+    return ConcernCategory.objects.order_by("position", "name")
+
+
+def linked_concerns(theme: Theme) -> QuerySet[Concern]:
+    """A theme's concerns with what partners need (never the reporters' contact details)."""
+    return (
+        theme.concerns.select_related("business", "category")
+        .only(
+            "pk",
+            "reference",
+            "status",
+            "created_at",
+            "occurred_on",
+            "description",
+            "business__name",
+            "business__town",
+            "business__sector",
+            "category__name",
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def public_threads(concern_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """What each concern's business and police said to each other, oldest first, in one query.
+
+    The business's replies and answers and the public updates and questions it was sent; never
+    an internal note. The business is named, never the person who wrote (as on the timeline).
+    """
+    threads: dict[int, list[dict[str, Any]]] = {pk: [] for pk in concern_ids}
+    updates = (
+        ConcernUpdate.objects.filter(
+            concern_id__in=concern_ids, kind__in=ConcernUpdate.PUBLIC_KINDS
+        )
+        .select_related("author")
+        .order_by("created_at", "pk")
+    )
+    for update in updates:
+        if update.kind == ConcernUpdate.Kind.REPLY:
+            who = "The business"
+        elif update.author is not None:
+            who = update.author.get_full_name() or "The police"
+        else:
+            who = "The police"
+        threads[update.concern_id].append({"update": update, "who": who})
+    return threads
+
+
+def themes_of(concern: Concern, user: User) -> QuerySet[Theme]:
+    """The themes in the person's scope that link this concern."""
+    return themes_in_scope(user).filter(links__concern=concern).order_by("-created_at")
+
+
+def action_for_item(item: Concern | Theme, pk: int) -> Action:
+    """The action with this id on one of the item's decisions, or Action.DoesNotExist."""
+    field = f"decision__{item._meta.model_name}"  # Decision.concern or Decision.theme
+    return Action.objects.select_related("decision", "owner").get(pk=pk, **{field: item})

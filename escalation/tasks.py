@@ -8,19 +8,21 @@ Schedules live in settings.CELERY_BEAT_SCHEDULE; nothing here uses an ETA or cou
 import datetime as dt
 import logging
 import time
+from typing import Any
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from . import rollup, services
+from . import rollup
+from .services import notifications, sweep, themes
 
 logger = logging.getLogger(__name__)
 
 # Transient trouble only: a dropped or locked database, a broker blip while emails are queued.
 # Anything else is a bug and fails loudly rather than retrying forever.
 TRANSIENT = (OperationalError, InterfaceError, BrokerOperationalError)
-RETRY = {
+RETRY: dict[str, Any] = {
     "autoretry_for": TRANSIENT,
     "retry_backoff": True,
     "retry_backoff_max": 300,
@@ -30,7 +32,7 @@ RETRY = {
 
 
 # A run killed by its hard limit has its committed moves counted and tallied already; once it
-# has been quiet for services.SWEEP_STALE_AFTER the next run tells them.
+# has been quiet for notifications.SWEEP_STALE_AFTER the next run tells them.
 SWEEP_SOFT_LIMIT = 540
 # Left of the soft limit when the businesses' notices stop taking batches: one batch renders
 # in seconds, so the last one commits well before the limit would roll it back.
@@ -40,15 +42,15 @@ NOTICE_MARGIN = 60
 @shared_task(ignore_result=True, soft_time_limit=SWEEP_SOFT_LIMIT, time_limit=600, **RETRY)
 def escalate_overdue() -> dict:
     started = time.monotonic()
-    report = services.sweep_run(trigger="beat")
+    report = sweep.sweep_run(trigger="beat")
     for line in report.lines():
         logger.info("escalate_overdue: %s", line)
     # After the sweep, not inside it: the moves and the bodies' notices commit first, and the
     # businesses' emails (one each, rendered one by one) follow; a run that dies here leaves
     # the batch it was on untold for the next beat to send (those before it are told).
     left = SWEEP_SOFT_LIMIT - NOTICE_MARGIN - (time.monotonic() - started)
-    budget = min(services.NOTIFY_BUSINESSES_BUDGET, dt.timedelta(seconds=max(left, 0)))
-    told = services.sweep_notify_businesses(budget=budget)
+    budget = min(notifications.NOTIFY_BUSINESSES_BUDGET, dt.timedelta(seconds=max(left, 0)))
+    told = notifications.sweep_notify_businesses(budget=budget)
     if told:
         logger.info("escalate_overdue: told %s business contact(s) their concern moved.", told)
     return {"escalated": report.escalated_total, "flagged": report.flagged, "told": told}
@@ -56,7 +58,7 @@ def escalate_overdue() -> dict:
 
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **RETRY)
 def detect_themes() -> dict:
-    report = services.theme_detect(trigger="beat")
+    report = themes.theme_detect(trigger="beat")
     for line in report.lines():
         logger.info("detect_themes: %s", line)
     return {"created": len(report.created), "extended": len(report.extended)}

@@ -7,6 +7,7 @@ members get 403 on every page here. Every change is a POST to a view that calls 
 """
 
 import io
+import uuid
 from functools import wraps
 
 from django.contrib import messages
@@ -20,22 +21,23 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from dorset_bcp.item_forms import EscalateForm, ResolveForm
 from engagement.models import Concern, NPTArea, Outcome
 
-from . import insight, review, selectors, services
+from . import insight, review, selectors
 from .context_processors import remember_membership
 from .forms import (
     MAX_ACTIONS,
     ActionDoneForm,
     ActionFormSet,
     DecisionForm,
-    EscalateForm,
     InsightFilterForm,
     QueueFilterForm,
-    ResolveForm,
     ReturnForm,
 )
-from .models import Action, PartnerOrganisation, Theme
+from .models import Action, PartnerOrganisation
+from .services import decisions as decision_services
+from .services import moves
 
 QUEUE_PAGE_SIZE = 50
 
@@ -59,12 +61,8 @@ def member_required(view):
 
 
 def _item_url(item) -> str:
-    kind = "theme" if isinstance(item, Theme) else "concern"
+    kind = item._meta.model_name  # "concern" or "theme", as in the URLs
     return reverse("escalation:item", args=[kind, item.pk])
-
-
-def _item_key(kind: str, pk: int) -> str:
-    return f"{kind}:{pk}"
 
 
 # The queue
@@ -79,8 +77,8 @@ def queue(request):
     form = QueueFilterForm(
         request.GET or None,
         tiers=review.queue_tiers(scope),
-        categories=list(review.categories()),
-        areas=list(review.areas_in_scope(scope)),
+        categories=list(selectors.categories()),
+        areas=list(selectors.areas_in_scope(scope)),
     )
     filters = form.filters()
     rows = review.queue(request.user, filters, now=now)
@@ -141,7 +139,6 @@ def _item_page(request, item, kind, *, bound=None, status=200):
         for event in selectors.item_events(item)
     ]
     decisions = list(selectors.item_decisions(item))
-    newest_decision = max((d.pk for d in decisions), default=0)
     for decision in decisions:
         decision.can_complete = review.can_complete(scope, item, decision)
         decision.action_list = list(decision.actions.all())
@@ -150,7 +147,7 @@ def _item_page(request, item, kind, *, bound=None, status=200):
                 action.done_form = ActionDoneForm(prefix=f"done-{action.pk}")
     forms = {}
     if can_act:
-        forms = _blank_forms(item, kind, newest_decision)
+        forms = _blank_forms(item)
         forms.update(bound or {})
     # The one form that failed (if any) is summarised at the top of the page.
     for name, form in (bound or {}).items():
@@ -165,9 +162,7 @@ def _item_page(request, item, kind, *, bound=None, status=200):
         "kind": kind,
         "is_theme": kind == "theme",
         "body": selectors.owning_body(item),
-        "time_left": review.time_left(
-            item.resolution_due_at, now=now, paused=getattr(item, "paused_at", None)
-        ),
+        "time_left": review.time_left(item.resolution_due_at, now=now, paused=item.clock_paused_at),
         "can_act": can_act,
         "can_escalate": can_act and item.tier < Concern.Tier.PARTNERSHIP,
         "events": events,
@@ -176,14 +171,14 @@ def _item_page(request, item, kind, *, bound=None, status=200):
         **forms,
     }
     if kind == "theme":
-        concerns = list(review.linked_concerns(item))
-        threads = review.public_threads([concern.pk for concern in concerns])
+        concerns = list(selectors.linked_concerns(item))
+        threads = selectors.public_threads([concern.pk for concern in concerns])
         for concern in concerns:
-            concern.thread = threads[concern.pk]
+            concern.thread = threads[concern.pk]  # type: ignore[attr-defined] # for the template
         context["concerns"] = concerns
     else:
-        context["themes"] = review.themes_of(item, request.user)
-        context["thread"] = review.public_threads([item.pk])[item.pk]
+        context["themes"] = selectors.themes_of(item, request.user)
+        context["thread"] = selectors.public_threads([item.pk])[item.pk]
     return render(request, "escalation/item_detail.html", context, status=status)
 
 
@@ -202,22 +197,29 @@ def _owners():
     return list(PartnerOrganisation.objects.filter(is_active=True).order_by("name"))
 
 
-def _blank_forms(item, kind, newest_decision) -> dict:
+def _blank_forms(item) -> dict:
     state = {"from_tier": item.tier}
     return {
-        "decision_form": DecisionForm(
-            prefix="decision",
-            item_key=_item_key(kind, item.pk),
-            initial={
-                **state,
-                "form_key": DecisionForm.make_key(_item_key(kind, item.pk), newest_decision),
-            },
-        ),
+        "decision_form": DecisionForm(prefix="decision", initial=state),
         "action_formset": ActionFormSet(prefix="actions", form_kwargs={"owners": _owners()}),
-        "escalate_form": EscalateForm(prefix="escalate", initial=state),
+        "escalate_form": EscalateForm(prefix="escalate", initial=state, **ESCALATE_WORDING),
         "return_form": ReturnForm(prefix="return", initial=state),
-        "resolve_form": ResolveForm(prefix="resolve", initial=state, outcomes=_outcomes()),
+        "resolve_form": ResolveForm(
+            prefix="resolve", initial=state, outcomes=_outcomes(), **RESOLVE_WORDING
+        ),
     }
+
+
+# The shared forms' wording here: a Group escalates to the Partnership, and an outcome's note
+# goes to the business.
+ESCALATE_WORDING = {
+    "reason_label": "Why does it need the Business Safety Partnership?",
+    "reason_help": "For example: it needs a county-wide response or a national body.",
+}
+RESOLVE_WORDING = {
+    "note_label": "Note to the business (required for some outcomes)",
+    "note_help": "The business sees this with the outcome.",
+}
 
 
 def _moved_on(request, item, prefix):
@@ -278,7 +280,8 @@ def item_escalate(request, kind, pk):
         pk,
         form_class=EscalateForm,
         prefix="escalate",
-        act=lambda item, data: services.item_escalate(
+        **ESCALATE_WORDING,
+        act=lambda item, data: moves.item_escalate(
             item=item, actor=request.user, reason=data["reason"], from_tier=data["from_tier"]
         ),
         done="Escalated to the Business Safety Partnership.",
@@ -294,7 +297,7 @@ def item_return(request, kind, pk):
         pk,
         form_class=ReturnForm,
         prefix="return",
-        act=lambda item, data: services.item_return(
+        act=lambda item, data: moves.item_return(
             item=item, actor=request.user, guidance=data["guidance"], from_tier=data["from_tier"]
         ),
         done="Returned to the tier below with your guidance.",
@@ -311,7 +314,8 @@ def item_resolve(request, kind, pk):
         form_class=ResolveForm,
         prefix="resolve",
         outcomes=_outcomes(),
-        act=lambda item, data: services.item_resolve(
+        **RESOLVE_WORDING,
+        act=lambda item, data: moves.item_resolve(
             item=item,
             actor=request.user,
             outcome=data["outcome"],
@@ -336,13 +340,13 @@ def item_decide(request, kind, pk):
     owners = _owners()
     if "add_action" in request.POST:
         return _with_another_row(request, item, kind, owners)
-    form = DecisionForm(request.POST, prefix="decision", item_key=_item_key(kind, item.pk))
+    form = DecisionForm(request.POST, prefix="decision")
     formset = ActionFormSet(request.POST, prefix="actions", form_kwargs={"owners": owners})
     if not (form.is_valid() and formset.is_valid()):
         bound = {"decision_form": form, "action_formset": formset}
         return _item_page(request, item, kind, bound=bound, status=400)
     actions = [
-        services.ActionSpec(
+        decision_services.ActionSpec(
             description=f.cleaned_data["description"],
             owner=f.cleaned_data["owner"],
             due_on=f.cleaned_data["due_on"],
@@ -352,14 +356,24 @@ def item_decide(request, kind, pk):
         if f.has_changed() and f.cleaned_data
     ]
     try:
-        _, created = review.decision_record_once(
+        _, created = decision_services.decision_record_once(
             item=item,
             actor=request.user,
             summary=form.cleaned_data["summary"],
             actions=actions,
             from_tier=form.cleaned_data["from_tier"],
-            seen_decision_id=form.cleaned_data["form_key"],
+            submission_key=form.cleaned_data["submission_key"],
         )
+    except decision_services.DecisionFormUsed as exc:
+        # Sent again from a form that already recorded a decision, with other words: offer
+        # them back on a fresh form (a new key), so a second send records a further decision.
+        data = request.POST.copy()
+        data["decision-submission_key"] = str(uuid.uuid4())
+        again = DecisionForm(data, prefix="decision")
+        again.is_valid()
+        again.add_error(None, exc)
+        bound = {"decision_form": again, "action_formset": formset}
+        return _item_page(request, item, kind, bound=bound, status=409)
     except ValidationError as exc:
         return _service_refused(request, item, exc)
     if created:
@@ -390,11 +404,10 @@ def _with_another_row(request, item, kind, owners):
     formset.forms[-1].fields["description"].widget.attrs["autofocus"] = True
     decision_form = DecisionForm(
         prefix="decision",
-        item_key=_item_key(kind, item.pk),
         initial={
             "from_tier": request.POST.get("decision-from_tier", item.tier),
             "summary": request.POST.get("decision-summary", ""),
-            "form_key": request.POST.get("decision-form_key", ""),
+            "submission_key": request.POST.get("decision-submission_key") or uuid.uuid4(),
         },
     )
     bound = {"decision_form": decision_form, "action_formset": formset}
@@ -406,7 +419,7 @@ def _with_another_row(request, item, kind, owners):
 def action_done(request, kind, pk, action_pk):
     item = _get_item(request, kind, pk)
     try:
-        action = review.action_for_item(item, action_pk)
+        action = selectors.action_for_item(item, action_pk)
     except Action.DoesNotExist:
         raise Http404("No such action.") from None
     if not review.can_complete(request.member_scope, item, action.decision):
@@ -416,7 +429,7 @@ def action_done(request, kind, pk, action_pk):
         return redirect(_item_url(item))
     form = ActionDoneForm(request.POST, prefix=f"done-{action.pk}")
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    services.action_complete(action=action, actor=request.user, note=note)
+    decision_services.action_complete(action=action, actor=request.user, note=note)
     messages.success(request, f"Marked done: {action.description[:80]}")
     return redirect(_item_url(item))
 

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from dorset_bcp.item_models import ImmutableEvent
 from engagement.models import ConcernCategory, Sector
 
 
@@ -428,7 +429,7 @@ class Booking(models.Model):
         return self.status in self.LIVE_STATUSES
 
 
-class CommunityEvent(models.Model):
+class CommunityEvent(ImmutableEvent):
     """One change to a membership, alert, seminar or booking, written once and never edited."""
 
     class Kind(models.TextChoices):
@@ -446,14 +447,6 @@ class CommunityEvent(models.Model):
         SEMINAR_CANCELLED = "cancelled", "Seminar cancelled"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Empty when a rule made the change.",
-    )
     membership = models.ForeignKey(
         SchemeMembership, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
     )
@@ -466,16 +459,6 @@ class CommunityEvent(models.Model):
     booking = models.ForeignKey(
         Booking, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
     )
-    detail = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
 
     def __str__(self):
         return self.get_kind_display()
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("Community events are immutable.")
-        super().save(*args, **kwargs)

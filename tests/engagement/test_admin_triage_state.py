@@ -1,12 +1,14 @@
 """The admin's triage forms follow the concern's state: what is offered, stale forms, outcomes."""
 
 import re
+import uuid
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from engagement import services
-from engagement.models import Concern, ConcernEvent
+from engagement.models import Concern, ConcernEvent, ConcernUpdate, OutboundEmail
 from escalation import services as chain
 from tests import factories
 
@@ -204,3 +206,156 @@ def test_the_group_sees_no_outcome_on_a_reopened_concern_escalated_to_it(
     page = client.get(reverse("escalation:item", args=["concern", reopened.pk])).content.decode()
     assert reopened.reference in page
     assert '<dt class="col-sm-3">Outcome</dt>' not in page
+
+
+# The admin's tier-1 actions stop once the Group or the Partnership holds the concern
+
+
+CHANGELIST = "/admin/engagement/concern/"
+MOVED = "This concern is now with the {}; they decide what happens next."
+
+
+def move_to_tier(concern, tier):
+    Concern.objects.filter(pk=concern.pk).update(tier=tier)
+    concern.refresh_from_db()
+    return concern
+
+
+def snapshot(concern):
+    concern.refresh_from_db()
+    return (
+        concern.status,
+        concern.priority,
+        concern.assigned_officer_id,
+        concern.outcome_id,
+        concern.tier,
+        ConcernUpdate.objects.filter(concern=concern).count(),
+        ConcernEvent.objects.filter(concern=concern).count(),
+        OutboundEmail.objects.count(),
+    )
+
+
+def tier_one_actions(officer):
+    return {
+        "resolve": {"resolve-outcome": factories.outcome().pk, "resolve-note": "Done."},
+        "priority": {"priority-priority": "urgent"},
+        "question": {"question-body": "Do you have CCTV?"},
+        "assign": {"assign-officer": officer.pk},
+        "escalate": {"escalate-reason": "Needs the group."},
+    }
+
+
+@pytest.mark.parametrize("tier", [Concern.Tier.GROUP, Concern.Tier.PARTNERSHIP])
+@pytest.mark.parametrize("action", ["resolve", "priority", "question", "assign", "escalate"])
+def test_it_refuses_an_officers_tier_1_action_once_the_concern_has_moved_up(
+    client, npt_officer, concern, tier, action
+):
+    move_to_tier(concern, tier)
+    client.force_login(npt_officer)
+    before = snapshot(concern)
+    response = client.post(triage_url(concern, action), tier_one_actions(npt_officer)[action])
+    assert response.status_code == 400
+    page = response.content.decode()
+    if action == "escalate":  # escalation's own guard says the same in its words
+        assert "now with" in page
+    else:
+        assert MOVED.format(Concern.Tier(tier).label) in page
+    assert snapshot(concern) == before
+
+
+@pytest.mark.parametrize("action", ["resolve", "priority", "question", "assign"])
+def test_it_refuses_a_superusers_tier_1_action_at_tier_3_too(
+    client, superuser, npt_officer, concern, action
+):
+    move_to_tier(concern, Concern.Tier.PARTNERSHIP)
+    client.force_login(superuser)
+    before = snapshot(concern)
+    response = client.post(triage_url(concern, action), tier_one_actions(npt_officer)[action])
+    assert response.status_code == 400
+    assert MOVED.format("Business Safety Partnership") in response.content.decode()
+    assert snapshot(concern) == before
+
+
+@pytest.mark.parametrize("action", ["resolve", "priority", "question", "assign", "escalate"])
+def test_it_lets_an_officer_act_at_tier_1(client, npt_officer, concern, action):
+    client.force_login(npt_officer)
+    before = snapshot(concern)
+    response = client.post(triage_url(concern, action), tier_one_actions(npt_officer)[action])
+    assert response.status_code == 302
+    assert snapshot(concern) != before
+
+
+@pytest.mark.parametrize("action", ["update", "note"])
+def test_it_still_lets_an_officer_update_or_note_a_concern_at_tier_3(
+    client, npt_officer, concern, action
+):
+    move_to_tier(concern, Concern.Tier.PARTNERSHIP)
+    client.force_login(npt_officer)
+    response = client.post(triage_url(concern, action), {f"{action}-body": "Still on it."})
+    assert response.status_code == 302
+    assert ConcernUpdate.objects.filter(concern=concern, body="Still on it.").exists()
+
+
+def test_it_checks_the_tier_on_the_locked_row_not_the_callers_copy(npt_officer, concern):
+    stale = Concern.objects.get(pk=concern.pk)  # read while still at tier 1
+    move_to_tier(concern, Concern.Tier.GROUP)
+    assert stale.tier == Concern.Tier.NPT
+    with pytest.raises(ValidationError, match="Business Co-ordinating Group"):
+        services.concern_resolve(
+            concern=stale, actor=npt_officer, outcome=factories.outcome(), from_tier=1
+        )
+    concern.refresh_from_db()
+    assert concern.is_open
+    # Without from_tier (the Group's own resolve) the tier is not in question.
+    services.concern_resolve(concern=stale, actor=npt_officer, outcome=factories.outcome())
+    concern.refresh_from_db()
+    assert concern.status == Concern.Status.RESOLVED
+
+
+def test_it_assigns_to_me_only_the_concerns_still_at_tier_1(client, npt_officer, business, owner):
+    at_npt = factories.ConcernFactory(business=business, reporter=owner)
+    moved = move_to_tier(factories.ConcernFactory(business=business, reporter=owner), 2)
+    client.force_login(npt_officer)
+    response = client.post(
+        CHANGELIST,
+        {"action": "assign_to_me", "_selected_action": [at_npt.pk, moved.pk]},
+        follow=True,
+    )
+    assert "1 concern(s) assigned to you." in response.content.decode()
+    at_npt.refresh_from_db()
+    moved.refresh_from_db()
+    assert at_npt.assigned_officer == npt_officer
+    assert moved.assigned_officer is None
+
+
+# 6. A double-click on a triage message posts it once
+
+
+@pytest.mark.parametrize("action", ["update", "question", "note"])
+def test_it_posts_a_triage_message_once_when_the_form_is_sent_twice(
+    client, npt_officer, concern, action
+):
+    client.force_login(npt_officer)
+    page = client.get(f"{CHANGELIST}{concern.pk}/change/").content.decode()
+    match = re.search(
+        rf'<form id="triage-form-{action}".*?'
+        rf'<input type="hidden" name="{action}-submission_key" value="([0-9a-f-]+)"',
+        page,
+        re.DOTALL,
+    )
+    assert match, "the triage form carries a hidden one-time key"
+    data = {f"{action}-body": "Patrols tonight.", f"{action}-submission_key": match.group(1)}
+    assert client.post(triage_url(concern, action), data).status_code == 302
+    assert client.post(triage_url(concern, action), data).status_code == 302
+    assert ConcernUpdate.objects.filter(concern=concern, body="Patrols tonight.").count() == 1
+    emailed = 0 if action == "note" else 1
+    assert OutboundEmail.objects.count() == emailed
+
+
+def test_it_refuses_a_one_time_key_reused_on_another_concern(npt_officer, concern, business, owner):
+    key = uuid.uuid4()
+    services.concern_post_update(concern=concern, actor=npt_officer, body="A", submission_key=key)
+    other = factories.ConcernFactory(business=business, reporter=owner)
+    with pytest.raises(ValidationError):
+        services.concern_post_update(concern=other, actor=npt_officer, body="B", submission_key=key)
+    assert not other.updates.exists()

@@ -3,13 +3,22 @@ purge of old sent emails a batch per statement."""
 
 import datetime as dt
 import email
+import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings as django_settings
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from engagement import emails
+from dorset_bcp.celery import app as celery_app
+from engagement import emails, services, tasks
 from engagement.models import OutboundEmail
 from resources.models import AlertDelivery
 from tests import factories
@@ -132,3 +141,202 @@ def test_it_keeps_the_alert_delivery_record_when_its_email_is_purged(db):
 
     delivery.refresh_from_db()
     assert delivery.email is None  # still records that the alert reached the member
+
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY_1_JUNE_2026 = dt.datetime(2026, 6, 1, 10, 0, tzinfo=LONDON)
+
+
+# One attempt per email per sweep, with backoff, claimed before it is sent
+
+
+def queued(n=1, **kwargs):
+    out = []
+    for _ in range(n):
+        update = factories.ConcernUpdateFactory(kind="reply")
+        out.append(
+            emails.email_queue(
+                to="someone@example.org",
+                template="officer_reply",
+                context={"concern": update.concern, "update": update},
+                **kwargs,
+            )
+        )
+    return out
+
+
+class BrokenBackend(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError("SMTP server down")
+
+
+class KilledOnThirdBackend(LocmemBackend):
+    """Sends two emails, then the worker's soft time limit strikes mid-send."""
+
+    def send_messages(self, messages):
+        if len(mail.outbox) >= 2:
+            raise SoftTimeLimitExceeded()
+        return super().send_messages(messages)
+
+
+def test_it_stops_a_sweep_at_the_first_refused_connection_when_the_mail_server_is_down(
+    settings, time_machine, db
+):
+    time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
+    first, *others = queued(5)
+    settings.EMAIL_BACKEND = "tests.engagement.test_outbox_batches.BrokenBackend"
+    assert emails.email_deliver_pending(batch_size=2) == 0
+    first.refresh_from_db()
+    assert first.attempts == 1
+    assert first.next_attempt_at == MONDAY_1_JUNE_2026 + dt.timedelta(minutes=1)
+    # The rest were not tried against a relay that is not there, and stay due.
+    assert {row.attempts for row in OutboundEmail.objects.exclude(pk=first.pk)} == {0}
+    assert emails.email_deliver_pending(batch_size=2) == 0
+    assert OutboundEmail.objects.get(pk=others[0].pk).attempts == 1
+
+
+def test_it_backs_off_1_2_4_minutes_up_to_an_hour(settings, time_machine, db):
+    assert [emails.backoff(n).total_seconds() / 60 for n in range(1, 10)] == [
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+        60,
+        60,
+        60,
+    ]
+    time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
+    (message,) = queued()
+    settings.EMAIL_BACKEND = "tests.engagement.test_outbox_batches.BrokenBackend"
+    now = MONDAY_1_JUNE_2026
+    for attempt in range(1, 4):
+        assert emails.email_deliver_pending() == 0
+        message.refresh_from_db()
+        assert message.attempts == attempt
+        assert message.next_attempt_at == now + emails.backoff(attempt)
+        now = message.next_attempt_at
+        time_machine.move_to(now - dt.timedelta(seconds=1), tick=False)
+        emails.email_deliver_pending()  # a second early: not due yet
+        message.refresh_from_db()
+        assert message.attempts == attempt
+        time_machine.move_to(now, tick=False)
+
+
+def test_it_neither_resends_nor_loses_emails_when_a_sweep_is_killed(settings, time_machine, db):
+    time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
+    first, second, third, fourth, fifth = queued(5)
+    settings.EMAIL_BACKEND = "tests.engagement.test_outbox_batches.KilledOnThirdBackend"
+    with pytest.raises(SoftTimeLimitExceeded):
+        emails.email_deliver_pending()
+    assert len(mail.outbox) == 2
+    sent = set(OutboundEmail.objects.filter(sent_at__isnull=False).values_list("pk", flat=True))
+    assert sent == {first.pk, second.pk}
+    third.refresh_from_db()
+    assert third.sent_at is None and third.attempts == 1  # claimed, so not retried at once
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert emails.email_deliver_pending() == 2  # the two never tried
+    time_machine.move_to(MONDAY_1_JUNE_2026 + emails.UNKNOWN_OUTCOME_AFTER, tick=False)
+    assert emails.email_deliver_pending() == 1  # the interrupted one, once its outcome is stale
+    assert emails.email_deliver_pending() == 0
+    assert len(mail.outbox) == 5
+    assert sorted(len(m.to) for m in mail.outbox) == [1] * 5
+    assert not OutboundEmail.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_it_does_not_swallow_the_soft_time_limit_sending_one_email(settings, db):
+    queued(2)
+    first, second = OutboundEmail.objects.order_by("pk")
+    emails.email_deliver(email_id=first.pk)
+    mail.outbox.append(mail.outbox[0])  # two in the outbox: the backend now "times out"
+    settings.EMAIL_BACKEND = "tests.engagement.test_outbox_batches.KilledOnThirdBackend"
+    with pytest.raises(SoftTimeLimitExceeded):
+        emails.email_deliver(email_id=second.pk)
+    second.refresh_from_db()
+    assert second.sent_at is None and second.attempts == 1
+
+
+def test_it_does_not_send_a_single_email_again_before_its_backoff(settings, time_machine, db):
+    time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
+    (message,) = queued()
+    settings.EMAIL_BACKEND = "tests.engagement.test_outbox_batches.BrokenBackend"
+    assert emails.email_deliver(email_id=message.pk) is False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert emails.email_deliver(email_id=message.pk) is False
+    time_machine.move_to(MONDAY_1_JUNE_2026 + dt.timedelta(minutes=1), tick=False)
+    assert emails.email_deliver(email_id=message.pk) is True
+    message.refresh_from_db()
+    assert message.attempts == 2 and message.sent_at is not None
+
+
+# Private links do not outlive the send; sent emails are purged
+
+
+def guest_submit(submission_key=None):
+    return services.guest_concern_submit(
+        business_name="Quay Gifts",
+        sector="retail",
+        postcode="BH15 1HJ",
+        town="Poole",
+        details=services.ConcernDetails(
+            category=factories.category(),
+            description="Someone took the charity box.",
+            occurred_on=timezone.localdate() - dt.timedelta(days=1),
+            location="The Quay",
+            impact="some",
+            contact_name="Gita Guest",
+            contact_email="guest@example.org",
+        ),
+        submission_key=submission_key or uuid.uuid4(),
+    )
+
+
+def test_it_forgets_the_guests_private_link_once_the_email_is_sent(area, owner, business):
+    concern, token = guest_submit()
+    services.concern_submit(
+        business=business,
+        reporter=owner,
+        details=services.ConcernDetails(
+            category=factories.category(),
+            description="Owner's report",
+            occurred_on=timezone.localdate(),
+            location="1 High Street",
+            impact="some",
+            contact_name="Olive Owner",
+            contact_email=owner.email,
+        ),
+        submission_key=uuid.uuid4(),
+    )
+    secret = OutboundEmail.objects.get(to="guest@example.org")
+    assert secret.contains_secret and token in secret.body_text
+    assert emails.email_deliver_pending() == 2
+    assert token in mail.outbox[0].body  # the guest still got the link
+    secret.refresh_from_db()
+    assert secret.sent_at is not None
+    assert (secret.body_text, secret.body_html) == ("", "")
+    assert not OutboundEmail.objects.filter(body_text__contains=token).exists()
+    ordinary = OutboundEmail.objects.get(to=owner.email)
+    assert not ordinary.contains_secret and ordinary.body_text  # kept for support
+
+
+def test_it_purges_sent_emails_after_30_days_and_keeps_failed_ones(time_machine, db):
+    time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
+    old_sent, old_unsent, old_failed = queued(3)
+    OutboundEmail.objects.filter(pk=old_sent.pk).update(sent_at=timezone.now())
+    OutboundEmail.objects.filter(pk=old_failed.pk).update(failed_at=timezone.now())
+    time_machine.move_to(MONDAY_1_JUNE_2026 + dt.timedelta(days=30, minutes=1), tick=False)
+    (recent_sent,) = queued()
+    OutboundEmail.objects.filter(pk=recent_sent.pk).update(sent_at=timezone.now())
+    assert tasks.purge_sent_emails() == 1
+    left = set(OutboundEmail.objects.values_list("pk", flat=True))
+    assert left == {old_unsent.pk, old_failed.pk, recent_sent.pk}
+    assert emails.email_purge_sent() == 0
+
+
+def test_it_schedules_the_purge_nightly():
+    entry = django_settings.CELERY_BEAT_SCHEDULE["purge-sent-emails"]
+    assert entry["task"] == "engagement.tasks.purge_sent_emails"
+    assert entry["task"] in celery_app.tasks
+    assert entry["schedule"].hour == {3}

@@ -601,3 +601,29 @@ def test_it_refuses_to_save_an_event_again(concern, npt_officer):
         event.save()
     event.refresh_from_db()
     assert (event.kind, event.detail) == ("assigned", f"Assigned to {npt_officer}")
+
+
+# A racing duplicate guest submission leaves no placeholder business
+
+
+def test_it_leaves_no_orphan_business_when_a_duplicate_guest_submission_races(monkeypatch, area):
+    key = uuid.uuid4()
+    real_deadlines_for = services.deadlines.deadlines_for
+    raced = []
+
+    def the_other_request_wins(**kwargs):
+        # Between this request's "already submitted?" check and its insert, the other request
+        # with the same key submits and commits.
+        if not raced:
+            raced.append(True)
+            monkeypatch.setattr(services.deadlines, "deadlines_for", real_deadlines_for)
+            guest_submit(submission_key=key)
+        return real_deadlines_for(**kwargs)
+
+    monkeypatch.setattr(services.deadlines, "deadlines_for", the_other_request_wins)
+    concern, token = guest_submit(submission_key=key)
+    assert raced
+    assert token is None  # the duplicate path
+    assert Concern.objects.get() == concern
+    assert Business.objects.count() == 1
+    assert Business.objects.get() == concern.business

@@ -4,6 +4,7 @@ import io
 import zlib
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils.datastructures import MultiValueDict
@@ -144,7 +145,6 @@ def test_it_refuses_a_file_that_only_starts_like_a_pdf(owner, business, content)
 
 
 def test_it_refuses_a_resource_document_that_only_starts_like_a_pdf():
-    from django.core.exceptions import ValidationError
 
     from resources.forms import detect_document_kind
 
@@ -202,3 +202,30 @@ def test_it_refuses_a_picture_so_large_that_pillow_will_not_open_it(owner, busin
     form = form_with(owner, business, upload("bomb.png", huge_png(20_000, 10_000)))
     assert not form.is_valid()
     assert form.errors["attachments"][0].startswith("“bomb.png” has more than 50 megapixels.")
+
+
+# Too many files
+
+
+def test_it_explains_eleven_files_on_the_form_keeping_what_was_typed(client, area):
+    data = factories.guest_form_data(description="Eleven photos of the same van.")
+    data["attachments"] = [factories.png_upload(f"p{n}.png") for n in range(11)]
+    response = client.post("/report/guest/", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "You attached 11 files; the most is 5." in page
+    assert "Eleven photos of the same van." in page
+    assert not Concern.objects.exists()
+
+
+def test_it_answers_a_flood_of_files_with_the_sites_400_page(client, area):
+    data = factories.guest_form_data()
+    data["attachments"] = [factories.png_upload(f"p{n}.png") for n in range(101)]
+    response = client.post("/report/guest/", data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Dorset Business Crime Partnership" in page
+    assert "<h1>We could not read that request</h1>" in page
+    assert 'href="/report/"' in page
+    assert "Traceback" not in page and "TooManyFilesSent" not in page
+    assert not Concern.objects.exists()

@@ -15,6 +15,8 @@ from engagement import deadlines
 from engagement.models import Concern, OutboundEmail
 from escalation import services, tasks
 from escalation.models import SweepBusinessNotice
+from escalation.services import notifications as notify_services
+from escalation.services import sweep as sweep_services
 from tests import factories
 
 from .conftest import make_overdue
@@ -162,7 +164,7 @@ def test_a_theme_moving_does_not_email_its_businesses(chain, area, business, gro
 def batch_path(request, monkeypatch):
     """Each sweep test runs on the database's own path and on the portable ORM path."""
     if request.param == "portable":
-        monkeypatch.setattr(services, "_run_batch_postgresql", services._run_batch_orm)
+        monkeypatch.setattr(sweep_services, "run_batch_postgresql", sweep_services.run_batch_orm)
     return request.param
 
 
@@ -299,7 +301,7 @@ def test_a_backlog_is_told_in_batches_and_a_failed_batch_keeps_the_ones_before(
 ):
     people = shops(area, 5)
     services.sweep_run()
-    real_queue_many = services.email_queue_many
+    real_queue_many = notify_services.email_queue_many
     calls = []
 
     def fails_on_the_second_batch(*, emails):
@@ -308,7 +310,7 @@ def test_a_backlog_is_told_in_batches_and_a_failed_batch_keeps_the_ones_before(
             raise RuntimeError("the worker's time limit")
         return real_queue_many(emails=emails)
 
-    monkeypatch.setattr(services, "email_queue_many", fails_on_the_second_batch)
+    monkeypatch.setattr(notify_services, "email_queue_many", fails_on_the_second_batch)
     with pytest.raises(RuntimeError):
         services.sweep_notify_businesses(batch_size=2)
     # The first batch's two addresses were told in their own transaction and stay told.
@@ -316,7 +318,7 @@ def test_a_backlog_is_told_in_batches_and_a_failed_batch_keeps_the_ones_before(
     assert told == ["shop0@example.org", "shop1@example.org"]
     assert SweepBusinessNotice.objects.filter(notified_at__isnull=True).count() == 3
 
-    monkeypatch.setattr(services, "email_queue_many", real_queue_many)
+    monkeypatch.setattr(notify_services, "email_queue_many", real_queue_many)
     assert services.sweep_notify_businesses(batch_size=2) == 3
     assert [len(business_emails(p.email)) for p in people] == [1] * 5
 

@@ -15,6 +15,7 @@ from engagement import services as engagement_services
 from engagement.models import Concern, ConcernEvent, OutboundEmail
 from escalation import services
 from escalation.models import Sweep, Theme
+from escalation.services import sweep as sweep_services
 from tests import factories
 
 from .conftest import make_overdue
@@ -108,10 +109,10 @@ def test_an_officer_resolving_just_after_the_sweep_took_the_row_still_resolves_i
         # The sweep's batch statement, held open before it commits.
         with transaction.atomic():
             now = timezone.now()
-            plan = services._arrival_plan(now, None)
+            plan = sweep_services.arrival_plan(now, None)
             sweep = Sweep.objects.create(started_at=now)
-            result = services._run_batch(
-                services.CONCERNS, services.ESCALATE, now, sweep.pk, 100, plan
+            result = sweep_services.run_batch(
+                Concern, sweep_services.ESCALATE, now, sweep.pk, 100, plan
             )
             moved.set()
             assert release.wait(TIMEOUT)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+import uuid
 
 import pytest
 from django.db import connection
@@ -27,8 +28,8 @@ def future(days=14) -> str:
 def form_values(client, item) -> dict:
     """The hidden fields of the decision form as the page renders them."""
     page = client.get(url(item)).content.decode()
-    key = re.search(r'name="decision-form_key" value="([^"]+)"', page).group(1)
-    return {"decision-form_key": key, "decision-from_tier": str(item.tier)}
+    key = re.search(r'name="decision-submission_key" value="([^"]+)"', page).group(1)
+    return {"decision-submission_key": key, "decision-from_tier": str(item.tier)}
 
 
 def decision_data(client, item, **overrides) -> dict:
@@ -163,12 +164,27 @@ def test_it_records_a_second_decision_from_a_fresh_page(client, concern, group_m
     assert Decision.objects.filter(concern=concern).count() == 2
 
 
-def test_it_records_a_different_decision_sent_from_an_old_page(client, concern, group_member):
+def test_it_offers_a_different_decision_sent_from_a_used_form_back_to_send_again(
+    client, concern, group_member
+):
     client.force_login(group_member)
     data = decision_data(client, concern)
     client.post(url(concern, "decide"), data)
 
-    client.post(url(concern, "decide"), {**data, "decision-summary": "Also: a letter drop."})
+    refused = client.post(url(concern, "decide"), {**data, "decision-summary": "A letter drop."})
+
+    assert refused.status_code == 409
+    page = refused.content.decode()
+    assert "This form already recorded a decision" in page
+    assert "A letter drop." in page  # what was typed is kept, on a form with a fresh key
+    assert Decision.objects.filter(concern=concern).count() == 1
+    fresh = re.search(r'name="decision-submission_key" value="([^"]+)"', page).group(1)
+    assert fresh != data["decision-submission_key"]
+
+    client.post(
+        url(concern, "decide"),
+        {**data, "decision-summary": "A letter drop.", "decision-submission_key": fresh},
+    )
 
     assert Decision.objects.filter(concern=concern).count() == 2
 
@@ -183,7 +199,8 @@ def test_it_records_a_different_decision_sent_from_an_old_page(client, concern, 
         ({"actions-0-due_on": "31/02/2027"}, "Enter a real date"),
         ({"actions-1-owner": ""}, "Choose the organisation that owns the action."),
         ({"actions-0-description": ""}, "Describe the action."),
-        ({"decision-form_key": "forged"}, "This form is out of date."),
+        ({"decision-submission_key": "forged"}, "This form is out of date."),
+        ({"decision-submission_key": ""}, "This form is out of date."),
     ],
 )
 def test_it_explains_what_is_wrong_and_keeps_what_was_typed(
@@ -548,9 +565,8 @@ def test_it_records_one_decision_from_two_simultaneous_submissions(chain, busine
 
     from django.db import connections
 
-    from escalation import review
-
     concern = factories.concern_at(business, tier=2)
+    key = uuid.uuid4()
     barrier = threading.Barrier(2)
     results, errors = [], []
 
@@ -558,7 +574,7 @@ def test_it_records_one_decision_from_two_simultaneous_submissions(chain, busine
         try:
             barrier.wait(timeout=10)
             results.append(
-                review.decision_record_once(
+                services.decision_record_once(
                     item=concern,
                     actor=group_member,
                     summary="Same form, sent twice.",
@@ -566,7 +582,7 @@ def test_it_records_one_decision_from_two_simultaneous_submissions(chain, busine
                         services.ActionSpec("Visit", factories.partner(), dt.date(2030, 1, 1))
                     ],
                     from_tier=2,
-                    seen_decision_id=0,
+                    submission_key=key,
                 )
             )
         except Exception as exc:  # reported below, with the thread's own connection closed
@@ -584,3 +600,51 @@ def test_it_records_one_decision_from_two_simultaneous_submissions(chain, busine
     assert sorted(created for _, created in results) == [False, True]
     assert Decision.objects.filter(concern=concern).count() == 1
     assert Action.objects.count() == 1
+
+
+def test_it_refuses_to_resolve_an_item_that_moved_since_the_page_was_shown(
+    client, chain, business, owner, group_member
+):
+    concern = factories.concern_at(business, tier=2, reporter=owner)
+    client.force_login(group_member)
+    page_tier = "2"
+    Concern.objects.filter(pk=concern.pk).update(tier=3)  # a sweep moved it meanwhile
+
+    response = client.post(
+        url(concern, "resolve"),
+        {
+            "resolve-outcome": str(factories.outcome("action-taken").pk),
+            "resolve-note": "",
+            "resolve-from_tier": page_tier,
+        },
+        follow=True,
+    )
+
+    assert response.status_code in (200, 403)
+    concern.refresh_from_db()
+    assert concern.status != Concern.Status.RESOLVED
+
+
+def test_the_service_checks_the_tier_under_the_lock(chain, business, owner, group_member):
+    from django.core.exceptions import ValidationError
+
+    concern = factories.concern_at(business, tier=3, reporter=owner)
+    with pytest.raises(ValidationError, match="is now with the Business Safety Partnership"):
+        services.item_resolve(
+            item=concern,
+            actor=group_member,
+            outcome=factories.outcome("action-taken"),
+            from_tier=2,
+        )
+    concern.refresh_from_db()
+    assert concern.is_open
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "2.0", "-1", "9" * 40, ""])
+def test_it_never_fails_on_an_odd_tier_field(client, chain, business, owner, group_member, odd):
+    concern = factories.concern_at(business, tier=2, reporter=owner)
+    client.force_login(group_member)
+
+    response = client.post(url(concern, "escalate"), {"escalate-from_tier": odd})
+
+    assert response.status_code < 500

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from engagement.models import Concern, OutboundEmail
+from engagement.models import Concern, ConcernEvent, OutboundEmail
 from escalation import services
 from escalation.models import Theme, ThemeEvent, ThemeSettings
 from tests import factories
@@ -190,3 +190,68 @@ def test_the_command_runs_detection_once_and_says_what_it_did(chain, area, capsy
     assert "Found 1 new theme(s)" in out
     assert Theme.objects.get().reference in out
     assert "Linked 3 concern(s)." in out
+
+
+# A theme's outcome settles its concerns
+
+
+@pytest.fixture
+def theme(chain, area, other_owner):
+    theme = factories.ThemeFactory(npt_area=area)
+    for name in ("Quay Gifts", "Harbour Books", "Old Town Deli"):
+        business = factories.BusinessFactory(owner=other_owner, npt_area=area, name=name)
+        theme.concerns.add(
+            factories.ConcernFactory(
+                business=business,
+                reporter=other_owner,
+                contact_email=name.lower().replace(" ", ".") + "@example.org",
+            )
+        )
+    return theme
+
+
+def test_it_settles_every_open_linked_concern_with_the_themes_outcome(theme, group_member):
+    closed = theme.concerns.first()
+    Concern.objects.filter(pk=closed.pk).update(status=Concern.Status.CLOSED)
+    outcome = factories.outcome("action-taken")
+
+    services.item_resolve(item=theme, actor=group_member, outcome=outcome, note="Patrols.")
+
+    settled = theme.concerns.exclude(pk=closed.pk)
+    assert {c.status for c in settled} == {Concern.Status.RESOLVED}
+    assert {c.outcome for c in settled} == {outcome}
+    assert all(theme.reference in c.outcome_note and "Patrols." in c.outcome_note for c in settled)
+    events = ConcernEvent.objects.filter(concern__in=settled, kind=ConcernEvent.Kind.RESOLVED)
+    assert events.count() == 2
+    assert set(events.values_list("rule", flat=True)) == {services.RULE_COMMON_THEME}
+    assert Concern.objects.get(pk=closed.pk).status == Concern.Status.CLOSED
+    assert not ConcernEvent.objects.filter(concern=closed).exists()
+
+
+def test_it_lets_a_business_reopen_its_own_concern_after_a_theme_outcome(
+    theme, group_member, other_owner
+):
+    from engagement import services as engagement_services
+
+    services.item_resolve(
+        item=theme, actor=group_member, outcome=factories.outcome("action-taken"), note=""
+    )
+    concern = theme.concerns.first()
+
+    engagement_services.concern_feedback(concern=concern, author=other_owner, resolved=False)
+
+    concern.refresh_from_db()
+    assert concern.status == Concern.Status.IN_PROGRESS
+    assert Theme.objects.get(pk=theme.pk).status == Theme.Status.RESOLVED
+
+
+def test_it_does_not_email_a_reporter_who_deleted_their_account(theme, group_member):
+    gone = theme.concerns.first()
+    Concern.objects.filter(pk=gone.pk).update(contact_email="", reporter=None)
+
+    services.item_resolve(
+        item=theme, actor=group_member, outcome=factories.outcome("action-taken"), note=""
+    )
+
+    assert not OutboundEmail.objects.filter(to="").exists()
+    assert OutboundEmail.objects.count() == 2  # the two businesses still reachable

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
-from escalation import services as escalation_services
+from escalation.services import sweep as sweep_services
 
 pytestmark = pytest.mark.faults
 
@@ -43,7 +43,7 @@ def test_it_prints_one_line_and_exits_non_zero_when_the_database_is_unreachable(
 
 
 def test_it_retries_a_dropped_connection_once_and_succeeds(db, monkeypatch):
-    real_sweep = escalation_services.sweep_run
+    real_sweep = sweep_services.sweep_run
     calls = []
 
     def drops_once(**kwargs):
@@ -52,7 +52,7 @@ def test_it_retries_a_dropped_connection_once_and_succeeds(db, monkeypatch):
             raise OperationalError("server closed the connection unexpectedly")
         return real_sweep(**kwargs)
 
-    monkeypatch.setattr(escalation_services, "sweep_run", drops_once)
+    monkeypatch.setattr(sweep_services, "sweep_run", drops_once)
     call_command("escalate_overdue")
     assert len(calls) == 2
 
@@ -61,7 +61,7 @@ def test_it_gives_up_after_the_second_drop(db, monkeypatch):
     def always_drops(**kwargs):
         raise OperationalError("server closed the connection\nunexpectedly")
 
-    monkeypatch.setattr(escalation_services, "sweep_run", always_drops)
+    monkeypatch.setattr(sweep_services, "sweep_run", always_drops)
     one_line = r"^The database is unavailable \(server closed the connection unexpectedly\)\. "
     with pytest.raises(CommandError, match=one_line):
         call_command("escalate_overdue")

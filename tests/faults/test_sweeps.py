@@ -16,6 +16,7 @@ from django.utils import timezone
 from engagement.models import Concern, ConcernEvent, OutboundEmail
 from escalation import services
 from escalation.models import Sweep, SweepTally
+from escalation.services import sweep as sweep_services
 from tests import factories
 from tests.escalation.conftest import (  # noqa: F401 - fixtures the chain is made of
     chain,
@@ -138,7 +139,7 @@ def test_a_sweep_that_dies_half_way_leaves_a_true_record_and_is_told_once_later(
     business, other_business, monkeypatch
 ):
     moves = overdue_across_the_chain(business, other_business)
-    real_batch = services._run_batch
+    real_batch = sweep_services.run_batch
     batches = []
     seen_at_death = {}
 
@@ -159,10 +160,10 @@ def test_a_sweep_that_dies_half_way_leaves_a_true_record_and_is_told_once_later(
 
     started = timezone.now()
     with time_machine.travel(started, tick=False) as clock:
-        monkeypatch.setattr(services, "_run_batch", dies_on_the_fourth_batch)
+        monkeypatch.setattr(sweep_services, "run_batch", dies_on_the_fourth_batch)
         with pytest.raises(Killed):
             services.sweep_run(batch_size=7)
-        monkeypatch.setattr(services, "_run_batch", real_batch)
+        monkeypatch.setattr(sweep_services, "run_batch", real_batch)
         dead = Sweep.objects.get()
         Sweep.objects.filter(pk=dead.pk).update(finished_at=None)  # killed: no finally ran
         assert seen_at_death["escalated"] == seen_at_death["events"] == 21

@@ -1,6 +1,6 @@
 from dorset_bcp.commands import PoliteCommand
-from escalation import services
 from escalation.models import ThemeSettings
+from escalation.services import themes
 
 
 class Command(PoliteCommand):
@@ -15,6 +15,6 @@ class Command(PoliteCommand):
             f"Looking for {settings_row.min_businesses} or more businesses with concerns of the "
             f"same category in the same NPT area within {settings_row.window_days} days."
         )
-        report = services.theme_detect(trigger="command")
+        report = themes.theme_detect(trigger="command")
         for line in report.lines():
             self.stdout.write(line)

@@ -1,5 +1,5 @@
 from dorset_bcp.commands import PoliteCommand
-from escalation import services
+from escalation.services import notifications, sweep
 
 
 class Command(PoliteCommand):
@@ -12,15 +12,15 @@ class Command(PoliteCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=services.SWEEP_BATCH_SIZE,
-            help=f"Rows per transaction (default {services.SWEEP_BATCH_SIZE}).",
+            default=sweep.SWEEP_BATCH_SIZE,
+            help=f"Rows per transaction (default {sweep.SWEEP_BATCH_SIZE}).",
         )
 
     def handle(self, *args, batch_size, **options):
-        report = services.sweep_run(batch_size=max(batch_size, 1), trigger="command")
+        report = sweep.sweep_run(batch_size=max(batch_size, 1), trigger="command")
         for line in report.lines():
             self.stdout.write(line)
-        told = services.sweep_notify_businesses()
+        told = notifications.sweep_notify_businesses()
         self.stdout.write(f"Told {told} business contact(s) that their concern moved.")
         if not report.did_anything:
             self.stdout.write(self.style.SUCCESS("Nothing was due."))
