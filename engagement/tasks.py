@@ -68,3 +68,8 @@ def clear_expired_sessions() -> None:
     # Django refuses an expired session but keeps its row (who was signed in, until when);
     # clearsessions deletes them, and deleting what is already gone is harmless.
     call_command("clearsessions")
+
+
+@shared_task(ignore_result=True, **RETRY)
+def purge_held_attachments() -> int:
+    return services.held_attachments_purge()
