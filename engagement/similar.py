@@ -107,7 +107,7 @@ def similar_concerns(
     )
 
 
-def similar_themes(*, npt_area: NPTArea, category: ConcernCategory) -> list[Theme]:
+def similar_themes(*, npt_area: NPTArea | int, category: ConcernCategory) -> list[Theme]:
     """The open common theme of this category in this NPT area, if there is one (one query)."""
     return list(
         Theme.objects.filter(status=Theme.Status.OPEN, category=category, npt_area=npt_area)

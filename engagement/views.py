@@ -300,7 +300,7 @@ def _answer_rows(form, *, guest: bool, held) -> list[dict]:
 
 def _area_of(form, *, guest: bool):
     if not guest:
-        return form.cleaned_data["business"].npt_area
+        return form.cleaned_data["business"].npt_area_id
     try:
         return services.npt_for_postcode(form.cleaned_data["postcode"])
     except ValidationError:
