@@ -966,6 +966,11 @@ def user_delete(*, user: User) -> None:
             contact_preference=Concern.ContactPreference.EMAIL,
         )
         ConcernUpdate.objects.filter(author=user).update(author=None)
+        # Files held for a report they never sent go with the account, not a day later.
+        held = HeldAttachment.objects.filter(holder=f"u{user.pk}")
+        held_files = [item.file for item in held]
+        held.delete()
+        transaction.on_commit(lambda: [f.delete(save=False) for f in held_files])
         # Their events stay, with no actor; their bookings go, and the bookings' events with
         # them.
         erase_with_events(target=user, reason=f"account {user.pk} deleted by its holder")

@@ -41,7 +41,9 @@ def test_it_lets_a_guest_report_confirm_and_follow(new_page, assert_accessible, 
     page.get_by_label("Business postcode").fill("DT1 1XJ")
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(re.compile("/report/guest/[0-9a-f-]+/check/"))
-    assert page.get_by_role("heading", name="Check your answers before sending your report").is_visible()
+    assert page.get_by_role(
+        "heading", name="Check your answers before sending your report"
+    ).is_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Send report").click()
     page.wait_for_url(re.compile("/report/guest/sent/"))

@@ -138,6 +138,9 @@ def test_it_offers_a_similar_concern_and_adds_the_report_to_it(
 
     assert page.get_by_role("heading", name="These look similar").is_visible()
     assert_accessible(page)
+    page.set_viewport_size({"width": 320, "height": 800})  # reflow: no sideways scrolling
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_accessible(page)
     page.get_by_role("button", name=f"Add to {earlier.reference} instead").click()
 
     page.wait_for_url(re.compile(f"/my/concerns/{earlier.reference}/"))

@@ -360,3 +360,17 @@ def test_it_shows_a_guest_a_theme_but_never_other_peoples_concerns(client, area)
     concern = Concern.objects.get(submission_key=data["submission_key"])
     assert concern.status == Concern.Status.UNCONFIRMED
     assert ThemeConcern.objects.get().concern == concern
+
+
+def test_it_deletes_the_files_held_for_a_person_with_their_account(
+    owner_client, owner, business, django_capture_on_commit_callbacks
+):
+    data = report_data(business, description="")
+    data["attachments"] = [factories.png_upload("till.png")]
+    owner_client.post("/report/new/", data)
+    held = HeldAttachment.objects.get()
+    storage, name = held.file.storage, held.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        services.user_delete(user=owner)
+    assert not HeldAttachment.objects.exists()
+    assert not storage.exists(name)

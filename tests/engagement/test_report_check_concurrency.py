@@ -59,9 +59,11 @@ def test_two_sends_at_once_make_one_concern_with_the_photo_once(business, owner)
     )
 
     results = twice_at_once(
-        lambda: services.concern_submit(
-            business=business, reporter=owner, details=details, submission_key=key, held=held
-        )[0].pk
+        lambda: (
+            services.concern_submit(
+                business=business, reporter=owner, details=details, submission_key=key, held=held
+            )[0].pk
+        )
     )
 
     assert len(set(results)) == 1
@@ -76,9 +78,11 @@ def test_two_adds_to_a_concern_at_once_post_one_reply(business, owner):
     held = [held_photo(key, f"u{owner.pk}")]
 
     results = twice_at_once(
-        lambda: services.concern_reply(
-            concern=concern, author=owner, body="Again.", submission_key=key, held=held
-        ).pk
+        lambda: (
+            services.concern_reply(
+                concern=concern, author=owner, body="Again.", submission_key=key, held=held
+            ).pk
+        )
     )
 
     assert len(set(results)) == 1
