@@ -148,3 +148,40 @@ def test_it_offers_a_similar_concern_and_adds_the_report_to_it(
     assert page.get_by_text("More gin taken from the same shelf today.").first.is_visible()
     assert Concern.objects.count() == 1
     assert ConcernUpdate.objects.get(concern=earlier).kind == ConcernUpdate.Kind.REPLY
+
+
+def test_it_keeps_a_guests_photo_and_offers_them_only_the_areas_theme(
+    new_page, assert_accessible, area
+):
+    theirs = factories.ConcernFactory(
+        business=factories.BusinessFactory(npt_area=area), description="Gin taken by the door."
+    )
+    theme = factories.ThemeFactory(npt_area=area)
+    page = new_page()
+    page.goto("/report/guest/")
+    page.get_by_label("Business name").fill("Quay Gifts")
+    page.get_by_label("Type of business").select_option("retail")
+    page.get_by_label("Town or village").fill("Poole")
+    fill_what_happened(page, description="Gin taken by the door.")
+    page.get_by_label("Your name").fill("Gita Guest")
+    page.get_by_label("Email address").fill("gita@example.org")
+    page.get_by_label("Attachments").set_input_files([photo("door.png")])
+    page.get_by_role("button", name="Continue").click()  # no postcode yet
+
+    page.wait_for_load_state()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert held_files(page) == ["door.png"]
+    page.get_by_label("Business postcode").fill("BH15 1HJ")
+    page.get_by_role("button", name="Continue").click()
+
+    page.wait_for_url(re.compile("/report/guest/[0-9a-f-]+/check/"))
+    assert page.get_by_text("door.png").is_visible()
+    assert page.get_by_role("heading", name="These look similar").is_visible()
+    assert page.get_by_text(theirs.reference).count() == 0  # never someone else's concern
+    assert_accessible(page)
+    page.get_by_role("button", name=f"Send it as part of {theme.reference}").click()
+
+    page.wait_for_url(re.compile("/report/guest/sent/"))
+    concern = Concern.objects.get(contact_email="gita@example.org")
+    assert [a.original_name for a in concern.attachments.all()] == ["door.png"]
+    assert list(concern.themes.all()) == [theme]

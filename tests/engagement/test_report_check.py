@@ -374,3 +374,18 @@ def test_it_deletes_the_files_held_for_a_person_with_their_account(
         services.user_delete(user=owner)
     assert not HeldAttachment.objects.exists()
     assert not storage.exists(name)
+
+
+def test_it_shows_a_guests_linked_report_to_partners_only_once_confirmed(client, area):
+    from escalation.review import linked_concerns
+
+    theme = factories.ThemeFactory(npt_area=area)
+    data = factories.guest_form_data()
+    client.post("/report/guest/", data)
+    client.post(
+        check_url(data, guest=True), {"action": "add_to_theme", "reference": theme.reference}
+    )
+    concern = Concern.objects.get()
+    assert list(linked_concerns(theme)) == []
+    services.concern_confirm_guest(concern=concern)
+    assert list(linked_concerns(theme)) == [concern]
