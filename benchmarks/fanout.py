@@ -303,9 +303,11 @@ def post_alerts(coordinator, scheme, posts=30):
     from django.urls import reverse
 
     from resources.models import AlertDelivery
+    from tests.factories import force_login_with_second_factor
 
     client = Client()
-    client.force_login(coordinator)
+    # Signed in as after both sign-in steps, as a coordinator posting an alert is.
+    force_login_with_second_factor(client, coordinator)
     url = reverse("resources:alert_new", args=[scheme.slug])
     # The manage page renders the same form: templates are loaded before the first post.
     client.get(reverse("resources:scheme_manage", args=[scheme.slug]))

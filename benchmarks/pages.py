@@ -207,10 +207,12 @@ def client_for(email: str | None):
     from django.test import Client
 
     from engagement.models import User
+    from tests.factories import force_login_with_second_factor
 
     client = Client()
     if email:
-        client.force_login(User.objects.get(email=email))
+        # Signed in as after both sign-in steps: the pages are timed as people use them.
+        force_login_with_second_factor(client, User.objects.get(email=email))
     return client
 
 

@@ -11,6 +11,7 @@ import re
 from functools import wraps
 from urllib.parse import urlencode
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import (
     ALL_VAR,
@@ -93,6 +94,12 @@ class PortalAdminSite(admin.AdminSite):
         if getattr(view, "__name__", "") == "changelist_view":
             view = guard_changelist(view)
         return super().admin_view(view, cacheable)
+
+    def login(self, request, extra_context=None):
+        # Staff sign in through the same door as everyone: allauth's sign-in, with its failure
+        # limits and the second step (dorset_bcp.two_factor), and come back here. A signed-in
+        # person who is not staff is refused rather than offered a second sign-in form.
+        return secure_admin_login(super().login)(request, extra_context)
 
     def get_app_list(self, request, app_label=None):
         # The index shows what needs doing beside each model (overdue concerns, failed emails).

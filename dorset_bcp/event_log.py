@@ -13,8 +13,12 @@ Two exceptions, both deliberate:
   logs what went, table by table.
 
 The paths that take events with them: `concern_purge_unconfirmed` (a guest report nobody
-confirmed) and `user_delete` (a person's bookings). The admin never cascades into events: it
-asks for delete permission on every row a deletion would take, and the event admins grant none.
+confirmed) and `user_delete` (a person's bookings, a business left with nobody). The paths that
+anonymise events in place (the `detail` of a reporter's reopen or close comment, or of an event
+naming the person) are `privacy.services.person_erase` (at an account's deletion) and the
+retention schedule's anonymisation of closed concerns; each goes through `event_erasure()`.
+The admin never cascades into events: it asks for delete permission on every row a deletion
+would take, and the event admins grant none.
 
 TRUNCATE is not guarded: nothing in the portal truncates an event table, and the test suite
 empties tables with it between tests.

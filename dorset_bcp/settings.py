@@ -44,11 +44,13 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "crispy_forms",
     "crispy_bootstrap5",
     "engagement",
     "escalation",
     "resources",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +72,9 @@ MIDDLEWARE = [
     "dorset_bcp.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After sessions, authentication and messages: a screen that shows other people's details
+    # first asks for the second sign-in step (dorset_bcp.two_factor).
+    "dorset_bcp.two_factor.TwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "dorset_bcp.urls"
@@ -86,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "escalation.context_processors.partnership_nav",
+                "dorset_bcp.two_factor.context",
             ],
         },
     },
@@ -160,6 +166,68 @@ ACCOUNT_FORMS = {
     "change_email": "engagement.forms.PortalChangeEmailForm",
     "reset_password": "engagement.forms.PortalResetPasswordForm",
 }
+
+# Two-step sign-in (allauth.mfa; dorset_bcp.two_factor): a code from an authenticator app, with
+# recovery codes for a lost phone. Staff, Co-ordinating Group and Partnership members and Watch
+# scheme coordinators must set it up before their screens; owners may opt in. Wrong codes count
+# towards allauth's sign-in failure limits, as wrong passwords do.
+TWO_FACTOR_REQUIRED = env_bool("DJANGO_TWO_FACTOR_REQUIRED", True)
+if not DEBUG and not TWO_FACTOR_REQUIRED:
+    # Reporters' names, phones and addresses are behind these screens: a production server
+    # never runs them on a password alone.
+    raise ImproperlyConfigured("DJANGO_TWO_FACTOR_REQUIRED can be turned off only with DEBUG on.")
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Dorset Business Crime"
+MFA_ADAPTER = "dorset_bcp.two_factor.MFAAdapter"
+MFA_FORMS = {
+    "authenticate": "engagement.forms.PortalAuthenticateForm",
+    "reauthenticate": "engagement.forms.PortalReauthenticateForm",
+    "activate_totp": "engagement.forms.PortalActivateTOTPForm",
+}
+# Throttles (allauth's rate limiter; dorset_bcp/throttles.py counts the portal's own forms in the
+# same cache). "amount/period/per": per client address (ip), per signed-in account (user) or per
+# key: an account, a guest's report or an email address. Emails from the public forms are
+# capped per address, so no one can use the portal to flood a mailbox.
+ACCOUNT_RATE_LIMITS = {
+    # allauth's views.
+    "login": "30/m/ip",
+    # Failed sign-ins, per address and per account: once an account's budget is used up the
+    # password alone is refused, and the owner signs in with an emailed code instead
+    # (ACCOUNT_LOGIN_BY_CODE_ENABLED), so a stranger's guesses cannot lock them out.
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,3/h/key",
+    "reset_password_from_key": "20/m/ip",
+    # Sign-in codes: more than the other emails' 3 an hour, as the code is how an owner gets
+    # past a stranger's failed guesses; 3 a quarter-hour still stops a flood.
+    "request_login_code": "20/m/ip,3/15m/key",
+    "manage_email": "10/m/user",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+    "confirm_email": "1/3m/key",
+    # Every other email allauth sends (sign-up confirmation, "you already have an account",
+    # email change confirmation), per kind of email and address.
+    "account_email": "3/h/key",
+    # The portal's own (dorset_bcp/throttles.py).
+    "guest_report": "10/h/ip",
+    "report_email": "3/h/key",
+    "guest_link": "60/m/ip",
+    "guest_link_miss": "20/h/ip",
+    "reply": "20/m/ip,20/h/key",
+    "upload": "20/h/ip,10/h/key",
+}
+# A person who cannot use their password (forgotten, or paused after failures) gets a one-time
+# code by email on the sign-in page.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# The client address for the throttles: behind N proxies that each append to X-Forwarded-For
+# (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for), the Nth address from the
+# right. 0 (the default) ignores the header, which a client can write itself.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+if not 0 <= ALLAUTH_TRUSTED_PROXY_COUNT <= 5:
+    raise ImproperlyConfigured("DJANGO_TRUSTED_PROXY_COUNT must be between 0 and 5.")
+# Or a load balancer that puts the client's address in a header of its own (e.g. X-Real-IP),
+# which it overwrites on every request; a request without it falls back to the connection.
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("DJANGO_TRUSTED_CLIENT_IP_HEADER", "") or None
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -370,6 +438,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "escalation.tasks.rebuild_insight",
         "schedule": crontab(hour=2, minute=45),
         "options": {"expires": 3000},
+    },
+    # The retention schedule (privacy.RetentionRule, edited in the admin): closed concerns
+    # anonymised after their period, expired copies of people's data deleted. Nightly at 03:45,
+    # after the other purges; each kind is done in batches that skip rows another run holds,
+    # and each run writes a disposal log row per kind.
+    "apply-retention-schedule": {
+        "task": "privacy.tasks.apply_retention_schedule",
+        "schedule": crontab(hour=3, minute=45),
+        "options": {"expires": 3000},
+    },
+    # A request for a copy of one's data whose task the broker lost is built within ten
+    # minutes; an idle run is one query.
+    "build-pending-data-exports": {
+        "task": "privacy.tasks.build_pending_data_exports",
+        "schedule": 600.0,
+        "options": {"expires": 540},
     },
     # Common themes build up over days (3 businesses in 28 days by default), so hourly finds
     # them soon enough for a group that meets weekly, at the cost of one GROUP BY an hour.

@@ -19,4 +19,5 @@ urlpatterns = [
     path("partnership/", include("escalation.urls")),
     path("", include("engagement.urls")),
     path("", include("resources.urls")),
+    path("", include("privacy.urls")),
 ]

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
@@ -432,6 +433,29 @@ class ResolveForm(forms.Form):
         return cleaned
 
 
+class LegalHoldForm(forms.Form):
+    hold = forms.BooleanField(
+        required=False,
+        label="Keep the reporter's words under a legal hold",
+        help_text=(
+            "While held, the report is not anonymised when the reporter deletes their account "
+            "or when the retention schedule comes due."
+        ),
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason for the hold (for example the case or proceedings)",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("hold") and not cleaned.get("reason", "").strip():
+            self.add_error("reason", "Say why the report is held.")
+        return cleaned
+
+
 @dataclass(frozen=True)
 class TriageAction:
     """One small form on a change page, and the service call it makes."""
@@ -539,6 +563,22 @@ TRIAGE_ACTIONS = {
         button="Escalate",
         call=lambda c, u, d: _escalate(c, u, d["reason"]),
         success="Escalated; the Business Co-ordinating Group has been told.",
+    ),
+    "legal_hold": TriageAction(
+        form=LegalHoldForm,
+        title="Legal hold",
+        button="Save legal hold",
+        call=lambda c, u, d: services.concern_set_legal_hold(
+            concern=c, hold=d["hold"], reason=d["reason"], actor=u
+        ),
+        success="Legal hold saved.",
+        tier_one=False,
+        unchanged=lambda c, d: (
+            "The legal hold is already as you set it; nothing changed."
+            if c.legal_hold == d["hold"]
+            and c.legal_hold_reason == (d["reason"].strip() if d["hold"] else "")
+            else None
+        ),
     ),
 }
 
@@ -928,6 +968,7 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
                 ]
             },
         ),
+        ("Legal hold", {"fields": ["legal_hold", "legal_hold_reason", "anonymised_at"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -1023,6 +1064,8 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
             return {"priority": item.priority}
         if name == "assign" and item.assigned_officer_id:
             return {"officer": item.assigned_officer_id}
+        if name == "legal_hold":
+            return {"hold": item.legal_hold, "reason": item.legal_hold_reason}
         return {}
 
     def triage_templates(self, request, item):
@@ -1342,6 +1385,27 @@ admin.site.unregister(Group)
 @admin.register(Group)
 class GroupAdmin(BaseGroupAdmin):
     filter_horizontal = ()
+
+
+# Two-step sign-in (allauth.mfa). An administrator can see who has set it up and remove a lost
+# phone's authenticator so its owner sets it up again; the secret itself is never shown.
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 # The specialist teams' screens build on the classes above, so they are registered after them.

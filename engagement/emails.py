@@ -126,16 +126,24 @@ def email_queue(
 
     `contains_secret` marks an email whose bodies must not outlive the send (a private link)."""
     rendered = email_render(template=template, context=context)
-    email = OutboundEmail.objects.create(
+    return email_queue_rendered(to=to, email=rendered, contains_secret=contains_secret)
+
+
+def email_queue_rendered(
+    *, to: str, email: RenderedEmail, contains_secret: bool = False
+) -> OutboundEmail:
+    """Queue an email rendered elsewhere (allauth's, by the account adapter) to send once the
+    change commits."""
+    row = OutboundEmail.objects.create(
         to=to,
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        body_html=rendered.body_html,
+        subject=email.subject,
+        body_text=email.body_text,
+        body_html=email.body_html,
         contains_secret=contains_secret,
         message_id=_new_message_id(),
     )
-    transaction.on_commit(lambda: _enqueue(email.pk))
-    return email
+    transaction.on_commit(lambda: _enqueue(row.pk))
+    return row
 
 
 def email_queue_many(*, emails: list[tuple[str, RenderedEmail]]) -> list[OutboundEmail]:

@@ -2,6 +2,8 @@ import datetime as dt
 import uuid
 
 from allauth.account.forms import AddEmailForm, ChangeEmailForm, ResetPasswordForm, SignupForm
+from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
+from allauth.mfa.totp.forms import ActivateTOTPForm
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -391,7 +393,20 @@ class AccountDeleteForm(forms.Form):
         return password
 
 
-# allauth's forms, with the email address bounded like every other (ACCOUNT_FORMS).
+# allauth's forms, with the email address bounded like every other (ACCOUNT_FORMS), and a
+# polite refusal, keeping what was typed, when the address has had its emails for the hour.
+
+
+def _refuse_if_capped(email: str, template_prefix: str, *actions: str) -> None:
+    from allauth.core import context
+
+    from dorset_bcp import throttles
+    from dorset_bcp.account_adapter import email_limit
+
+    limits = [throttles.Limit(action, key=email) for action in actions]
+    limits.append(email_limit(template_prefix, email))
+    if any(throttles.used_up(context.request, limit) for limit in limits):
+        raise ValidationError(throttles.EMAIL_CAP, code="email_cap")
 
 
 class PortalSignupForm(SignupForm):
@@ -399,11 +414,21 @@ class PortalSignupForm(SignupForm):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])
 
+    def clean_email(self):
+        email = super().clean_email()
+        _refuse_if_capped(email, "account/email/email_confirmation_signup")
+        return email
+
 
 class PortalAddEmailForm(AddEmailForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])
+
+    def clean_email(self):
+        email = super().clean_email()
+        _refuse_if_capped(email, "account/email/email_confirmation")
+        return email
 
 
 class PortalChangeEmailForm(ChangeEmailForm):
@@ -411,8 +436,66 @@ class PortalChangeEmailForm(ChangeEmailForm):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])
 
+    def clean_email(self):
+        email = super().clean_email()
+        _refuse_if_capped(email, "account/email/email_confirmation")
+        return email
+
 
 class PortalResetPasswordForm(ResetPasswordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bound_email_field(self.fields["email"])
+
+    def clean_email(self):
+        email = super().clean_email()
+        _refuse_if_capped(email, "account/email/password_reset_key", "reset_password")
+        return email
+
+
+# allauth's two-step sign-in forms (MFA_FORMS): a code box labelled in words, which phones
+# offer the code from a text message or an app for, with the number keypad.
+
+
+def one_time_code_field(field, *, label: str, help_text: str = "") -> None:
+    field.label = label
+    field.help_text = help_text
+    field.widget.attrs = {
+        "class": "one-time-code",
+        "autocomplete": "one-time-code",
+        "inputmode": "numeric",
+        "autocapitalize": "off",
+        "spellcheck": "false",
+        "maxlength": "20",  # six digits, or an eight-digit recovery code, with spaces
+    }
+
+
+class PortalAuthenticateForm(AuthenticateForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        one_time_code_field(
+            self.fields["code"],
+            label="Code from your authenticator app",
+            help_text="The 6 digits the app shows now. Lost your phone? Enter one of your "
+            "recovery codes instead.",
+        )
+
+
+class PortalReauthenticateForm(ReauthenticateForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        one_time_code_field(
+            self.fields["code"],
+            label="Code from your authenticator app",
+            help_text="The 6 digits the app shows now, or one of your recovery codes.",
+        )
+
+
+class PortalActivateTOTPForm(ActivateTOTPForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        one_time_code_field(
+            self.fields["code"],
+            label="Code from your authenticator app",
+            help_text="The 6 digits the app shows for Dorset Business Crime.",
+        )

@@ -470,6 +470,12 @@ class Concern(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # The form's one-time key: submitting the same form twice finds the first concern.
     submission_key = models.UUIDField(unique=True, editable=False)
+    # An officer keeps the reporter's words when they are evidence, or wanted for proceedings:
+    # account deletion and the retention schedule then leave the report as it is.
+    legal_hold = models.BooleanField(default=False, editable=False)
+    legal_hold_reason = models.TextField(blank=True, editable=False)
+    # When the reporter's words were removed (their request, or the retention schedule).
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -736,6 +742,7 @@ class ConcernEvent(models.Model):
         ACTION_DONE = "action_done", "Action completed"
         FLAGGED = "flagged", "Flagged overdue to the chair"
         WARNED = "warned", "Deadline warning sent"
+        LEGAL_HOLD = "legal_hold", "Legal hold placed or lifted"
 
     concern = models.ForeignKey(Concern, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

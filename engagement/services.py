@@ -631,6 +631,30 @@ def concern_set_priority(
     return concern
 
 
+def concern_set_legal_hold(*, concern: Concern, hold: bool, reason: str, actor: User) -> bool:
+    """Place or lift a legal hold: a held report keeps its words when its reporter deletes
+    their account or the retention schedule comes due. Returns whether anything changed."""
+    reason = reason.strip() if hold else ""
+    if hold and not reason:
+        raise ValidationError("Say why the report is held (for example the case it belongs to).")
+    with transaction.atomic():
+        changed = (
+            Concern.objects.filter(pk=concern.pk)
+            .exclude(legal_hold=hold, legal_hold_reason=reason)
+            .update(legal_hold=hold, legal_hold_reason=reason)
+        )
+        if not changed:
+            return False
+        concern.legal_hold, concern.legal_hold_reason = hold, reason
+        _event(
+            concern,
+            ConcernEvent.Kind.LEGAL_HOLD,
+            actor=actor,
+            detail=f"Held: {reason}" if hold else "Hold lifted",
+        )
+    return True
+
+
 def _update_with_key(concern: Concern, submission_key: uuid.UUID | None) -> ConcernUpdate | None:
     """The message a form with this one-time key already posted on the (locked) concern."""
     if submission_key is None:
@@ -925,7 +949,9 @@ def _email_reporter(concern: Concern, template: str, context: dict) -> None:
 
 def user_delete(*, user: User) -> None:
     """Delete a business owner's account; their concerns stay with the police, anonymised."""
-    # resources depends on engagement, so its services are imported here, not at import time.
+    # privacy and resources depend on engagement, so their services are imported here, not at
+    # import time.
+    from privacy import services as privacy
     from resources import services as community
     from resources.models import Booking, SchemeMembership
 
@@ -958,13 +984,11 @@ def user_delete(*, user: User) -> None:
                 )
             else:
                 community.membership_leave(membership=membership, user=user)
-        Concern.objects.filter(reporter=user).update(
-            reporter=None,
-            contact_name="Former account holder",
-            contact_email="",
-            contact_phone="",
-            contact_preference=Concern.ContactPreference.EMAIL,
-        )
+        # Their words, contact details and files go from their concerns (unless an officer
+        # holds a concern for legal reasons), from their replies, events and the outbox; what
+        # insight counts stays.
+        sole_business_ids = privacy.person_erase(user=user)
+        Concern.objects.filter(reporter=user).update(reporter=None)
         ConcernUpdate.objects.filter(author=user).update(author=None)
         # Files held for a report they never sent go with the account, not a day later.
         held = HeldAttachment.objects.filter(holder=f"u{user.pk}")
@@ -974,6 +998,7 @@ def user_delete(*, user: User) -> None:
         # Their events stay, with no actor; their bookings go, and the bookings' events with
         # them.
         erase_with_events(target=user, reason=f"account {user.pk} deleted by its holder")
+        privacy.businesses_remove_orphans(business_ids=sole_business_ids)
 
 
 def user_sign_out_everywhere(*, user: User) -> int:

@@ -55,12 +55,21 @@ def summarise_email_failures() -> int:
 
 @shared_task(ignore_result=True, **RETRY)
 def purge_unconfirmed_guest_reports() -> int:
-    return services.concern_purge_unconfirmed()
+    # privacy builds on engagement: its retention schedule says how long, and logs the run.
+    from privacy.models import RetentionRule
+    from privacy.services import retention_run
+
+    kind = RetentionRule.Kind.UNCONFIRMED_GUEST_REPORTS
+    return retention_run(kinds=[kind]).get(kind, 0)
 
 
 @shared_task(ignore_result=True, **RETRY)
 def purge_sent_emails() -> int:
-    return emails.email_purge_sent()
+    from privacy.models import RetentionRule
+    from privacy.services import retention_run
+
+    kind = RetentionRule.Kind.SENT_EMAILS
+    return retention_run(kinds=[kind]).get(kind, 0)
 
 
 @shared_task(ignore_result=True, **RETRY)

@@ -20,6 +20,9 @@ from django.utils.formats import date_format, time_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from dorset_bcp import throttles
+from dorset_bcp.throttles import Limit
+
 from . import emails, services, similar
 from .forms import (
     AccountDeleteForm,
@@ -175,8 +178,10 @@ def _render_form(request, form, *, guest: bool, held):
     )
 
 
-def _hold_new_files(form, *, key: uuid.UUID, holder: str, held: list) -> list:
-    """Hold the files of this post that passed their checks; the held list afterwards."""
+def _hold_new_files(request, form, *, key: uuid.UUID, holder: str, held: list) -> list:
+    """Hold the files of this post that passed their checks; the held list afterwards.
+    Storing files is what the upload throttle guards: per client address, and per account
+    (a guest's: per session), counted once for each post that brings new files."""
     field = form.fields["attachments"]
     kept = {(item.original_name, item.size) for item in held}
     # A second click on "Continue" posts the same file again: it is kept once.
@@ -193,6 +198,11 @@ def _hold_new_files(form, *, key: uuid.UUID, holder: str, held: list) -> list:
             f"You have {len(held)} files attached and chose {len(new)} more; the most is "
             f"{settings.ATTACHMENT_MAX_FILES}. Remove one, or choose fewer.",
         )
+        return held
+    owner = throttles.account_key(request.user) if holder.startswith("u") else holder
+    if refused := throttles.allow(request, Limit("upload", owner)):
+        form.add_error("attachments", throttles.message_for(refused, with_files=True))
+        form.throttled = True
         return held
     for upload in new:
         held.append(services.attachment_hold(submission_key=key, holder=holder, upload=upload))
@@ -228,7 +238,7 @@ def _report_form(request, *, guest: bool):
     if key is None:  # a form that lost its hidden key: nothing can be held for it
         return _render_form(request, form, guest=guest, held=[])
     holder = _holder(request, guest=guest)
-    held = _hold_new_files(form, key=key, holder=holder, held=_held(key, holder))
+    held = _hold_new_files(request, form, key=key, holder=holder, held=_held(key, holder))
     _draft_save(request, key, request.POST, guest=guest)
     resume = f"{_form_url(guest)}?resume={key}"
     remove = request.POST.get("remove_attachment")
@@ -243,7 +253,10 @@ def _report_form(request, *, guest: bool):
         return redirect(f"{reverse('engagement:business_add')}?{urlencode({'next': resume})}")
     if valid and not form.errors:
         return redirect(_check_url(guest, key))
-    return _render_form(request, form, guest=guest, held=held)
+    response = _render_form(request, form, guest=guest, held=held)
+    if getattr(form, "throttled", False):
+        response.status_code = 429
+    return response
 
 
 @login_required
@@ -385,9 +398,18 @@ def _send(request, form, *, key, held, guest: bool, theme=None):
     from escalation.services import theme_link_concern  # escalation builds on engagement
 
     data = form.cleaned_data
+    # A guest's report emails its confirmation: per client address, and per address the email
+    # goes to. Checked before, counted after a new report, so a second click costs nothing.
+    limits = [Limit("guest_report"), Limit("report_email", data["contact_email"])]
+    if guest and (refused := throttles.first_used_up(request, *limits)):
+        field = "contact_email" if refused.action == "report_email" else None
+        form.add_error(field, throttles.message_for(refused))
+        response = _render_form(request, form, guest=guest, held=held)
+        response.status_code = 429
+        return response
     try:
         if guest:
-            concern, _ = services.guest_concern_submit(
+            concern, token = services.guest_concern_submit(
                 business_name=data["business_name"],
                 sector=data["sector"],
                 postcode=data["postcode"],
@@ -413,6 +435,8 @@ def _send(request, form, *, key, held, guest: bool, theme=None):
         messages.success(request, f"Your report is part of {theme.reference}: {theme.title}.")
     _draft_forget(request, key)
     if guest:
+        if token:  # a new report (the same form sent twice is one report, one email)
+            throttles.count(request, *limits)
         request.session["guest_reference"] = concern.reference
         return redirect("engagement:guest_submitted")
     return redirect("engagement:report_submitted", reference=concern.reference)
@@ -438,6 +462,10 @@ def _added_text(form) -> str:
 
 
 def _add_to_concern(request, form, concern, *, key, held):
+    # What it posts is a reply, so it counts against the replies the account may send.
+    if refused := throttles.allow(request, Limit("reply", throttles.account_key(request.user))):
+        messages.error(request, throttles.message_for(refused))
+        return redirect(request.path)
     services.concern_reply(
         concern=concern,
         author=request.user,
@@ -469,9 +497,20 @@ def guest_submitted(request):
     return render(request, "engagement/guest_submitted.html", {"reference": reference})
 
 
+def _concern_for_link(request, token) -> Concern | None:
+    """The report a guest's private link opens. Lookups are throttled per client address, and
+    links that open nothing far more tightly, so the links cannot be guessed by trying."""
+    throttles.allow_or_429(request, Limit("guest_link"))
+    throttles.check_or_429(request, Limit("guest_link_miss"))
+    concern = services.concern_for_token(token)
+    if concern is None:
+        throttles.count(request, Limit("guest_link_miss"))
+    return concern
+
+
 @never_cache
 def guest_track(request, token):
-    concern = services.concern_for_token(token)
+    concern = _concern_for_link(request, token)
     if concern is None:
         raise Http404("No report matches this link.")
     if request.method == "POST" and request.POST.get("action") == "confirm":
@@ -499,7 +538,7 @@ def _concern_page(request, concern, *, track_token=None, reply_form=None, feedba
 
 @require_POST
 def guest_reply(request, token):
-    concern = services.concern_for_token(token)
+    concern = _concern_for_link(request, token)
     if concern is None or concern.status == Concern.Status.UNCONFIRMED:
         raise Http404("No report matches this link.")
     return _reply(request, concern, author=None, track_token=token)
@@ -507,7 +546,7 @@ def guest_reply(request, token):
 
 @require_POST
 def guest_feedback(request, token):
-    concern = services.concern_for_token(token)
+    concern = _concern_for_link(request, token)
     if concern is None or concern.status == Concern.Status.UNCONFIRMED:
         raise Http404("No report matches this link.")
     return _feedback(request, concern, author=None, track_token=token)
@@ -651,6 +690,14 @@ def _reply(request, concern, *, author, track_token=None):
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _concern_page(request, concern, track_token=track_token, reply_form=form)
+    # Per client address, and per account (a guest's: per report).
+    key = throttles.account_key(author) if author else throttles.concern_key(concern)
+    refused = throttles.allow(request, Limit("reply", key))
+    if refused:
+        form.add_error("body", throttles.message_for(refused))
+        response = _concern_page(request, concern, track_token=track_token, reply_form=form)
+        response.status_code = 429
+        return response
     services.concern_reply(concern=concern, author=author, body=form.cleaned_data["body"])
     messages.success(request, f"Your reply has been sent to {_holder_words(concern)}.")
     return _back_to(concern, track_token)
@@ -698,6 +745,8 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 @login_required
 def account(request):
     from dorset_bcp.middleware import SESSION_STARTED, duration_words, request_session_limits
+    from dorset_bcp.two_factor import has_second_factor
+    from privacy.services import export_link_days
 
     started = request.session.get(SESSION_STARTED)
     limits = request_session_limits(request)
@@ -708,6 +757,8 @@ def account(request):
             "signed_in_at": dt.datetime.fromtimestamp(started, tz=dt.UTC) if started else None,
             "idle_limit": duration_words(limits.idle),
             "absolute_limit": duration_words(limits.absolute),
+            "export_days": export_link_days(),
+            "two_factor_on": has_second_factor(request.user),
         },
     )
 

@@ -93,6 +93,20 @@ def _fresh_cache(settings, request):
 
 
 @pytest.fixture(autouse=True)
+def _two_factor_off(settings):
+    # Production always asks staff, members and coordinators for the second sign-in step, and
+    # refuses to start with it off. Most tests are about what happens after signing in, so the
+    # suite signs people in with the password alone; tests/test_two_factor.py and the browser
+    # tests of two-step sign-in turn it back on (the `two_factor_on` fixture).
+    settings.TWO_FACTOR_REQUIRED = False
+
+
+@pytest.fixture
+def two_factor_on(settings):
+    settings.TWO_FACTOR_REQUIRED = True
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Argon2 is right for people and slow on purpose; tests create hundreds of accounts.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -222,15 +222,16 @@ def guest_form_data(**overrides) -> dict:
     return data
 
 
-def send_report(client, data: dict, *, guest: bool = False):
+def send_report(client, data: dict, *, guest: bool = False, **extra):
     """Fill in the report form and, if it is accepted, send it from "check your answers", as a
-    person does: the response of the last step taken (the form again if it had errors)."""
+    person does: the response of the last step taken (the form again if it had errors).
+    `extra` goes with both requests (headers such as HTTP_X_FORWARDED_FOR)."""
     form_url = "/report/guest/" if guest else "/report/new/"
-    response = client.post(form_url, data)
+    response = client.post(form_url, data, **extra)
     check_url = response.get("Location", "") if response.status_code == 302 else ""
     if not check_url.endswith("/check/"):
         return response
-    return client.post(check_url, {"action": "send"})
+    return client.post(check_url, {"action": "send"}, **extra)
 
 
 def business_form_data(**overrides) -> dict:
@@ -489,3 +490,29 @@ class SpecialistFactory(UserFactory):
             SpecialistTeamMember.objects.create(
                 user=self, team=SpecialistTeam.objects.get(slug=extracted)
             )
+
+
+# Two-step sign-in (dorset_bcp.two_factor).
+
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # any base32 secret: a test's authenticator app
+
+
+def give_authenticator(user, secret: str = TOTP_SECRET):
+    """The person has set up an authenticator app with `secret` (and has recovery codes)."""
+    from dorset_bcp.two_factor import demo_authenticator_ensure
+
+    return demo_authenticator_ensure(user=user, secret=secret)
+
+
+def force_login_with_second_factor(client, user) -> None:
+    """client.force_login, and the session records a code entered, as allauth records it at a
+    two-step sign-in: for tests and benchmarks of the screens behind it."""
+    from allauth.account.internal.flows.login import record_authentication
+    from django.test import RequestFactory
+
+    client.force_login(user)
+    request = RequestFactory().get("/")
+    request.session = client.session
+    request.user = user
+    record_authentication(request, user, "mfa", type="totp")
+    request.session.save()

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import RunPython
 
-OUR_APPS = ("engagement", "escalation", "resources")
+OUR_APPS = ("engagement", "escalation", "resources", "privacy")
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,7 @@ from escalation.models import Decision, Theme
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_it_seeds_a_tiny_county_and_prints_every_page_row(capsys, monkeypatch):
+def test_it_seeds_a_tiny_county_and_prints_every_page_row(capsys, monkeypatch, two_factor_on):
     monkeypatch.setattr(pages, "REQUESTS", 2)
     monkeypatch.setattr(pages, "WARM_UP", 1)
     monkeypatch.setattr(pages, "THROUGHPUT_REQUESTS", 1)

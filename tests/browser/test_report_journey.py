@@ -5,6 +5,7 @@ import re
 import pytest
 from django.core import mail
 
+from engagement.emails import email_deliver_pending
 from engagement.models import Concern
 from tests import factories
 
@@ -14,6 +15,7 @@ PASSWORD = "a-long-and-unusual-passphrase"
 
 
 def _verification_link(email):
+    email_deliver_pending()  # what the worker does after commit
     for message in reversed(mail.outbox):
         if email in message.to:
             match = re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body)
@@ -88,10 +90,11 @@ def test_it_walks_sign_up_to_an_officer_update(new_page, assert_accessible, live
 
     # The officer posts an update in the admin.
     officer_page = new_page()
-    officer_page.goto("/admin/login/")
-    officer_page.get_by_label("Email address").fill("pc.poole@example.org")
+    officer_page.goto("/admin/login/")  # the portal's own sign-in, then back to the admin
+    officer_page.get_by_label("Email").fill("pc.poole@example.org")
     officer_page.get_by_label("Password").fill(PASSWORD)
-    officer_page.get_by_role("button", name="Log in").click()
+    officer_page.get_by_role("button", name=re.compile("Sign in", re.I)).click()
+    officer_page.wait_for_url(re.compile("/admin/$"))
     officer_page.goto(f"/admin/engagement/concern/{concern.pk}/change/")
     officer_page.locator("#id_update-body").fill("We have spoken to the neighbouring shops.")
     officer_page.get_by_role("button", name="Post update").click()

@@ -1,6 +1,8 @@
 import pytest
 
 from engagement.models import Business, Concern, User
+from privacy.models import REMOVED
+from privacy.services import REMOVED_BUSINESS
 from tests.factories import PASSWORD, ConcernFactory
 
 URL = "/my/account/delete/"
@@ -27,8 +29,10 @@ def test_it_deletes_the_account_and_anonymises_its_concerns(client, owner, conce
     assert not User.objects.filter(pk=owner.pk).exists()
     concern.refresh_from_db()
     assert concern.reporter is None
-    assert (concern.contact_name, concern.contact_email) == ("Former account holder", "")
-    assert Business.objects.filter(pk=concern.business_id).exists()
+    assert (concern.contact_name, concern.contact_email) == (REMOVED, "")
+    assert concern.description == REMOVED
+    # Its business, left with nobody, stays without its name so the concern is still counted.
+    assert Business.objects.get(pk=concern.business_id).name == REMOVED_BUSINESS
     assert client.get("/my/").status_code == 302  # signed out
 
 

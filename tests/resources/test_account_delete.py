@@ -60,15 +60,17 @@ def test_it_hands_a_membership_to_another_person_of_the_business(owner, business
     assert CommunityEvent.objects.filter(kind="contact", membership=membership).exists()
 
 
-def test_it_ends_a_membership_when_nobody_else_is_in_the_business(owner, business, scheme):
+def test_it_removes_the_business_and_its_membership_when_nobody_else_is_in_it(
+    owner, business, scheme
+):
     membership = factories.SchemeMembershipFactory(scheme=scheme, business=business, contact=owner)
 
     engagement_services.user_delete(user=owner)
 
-    membership.refresh_from_db()
-    assert membership.status == SchemeMembership.Status.LEFT
-    assert membership.left_at is not None
-    assert CommunityEvent.objects.filter(kind="left", membership=membership).exists()
+    # A business with nobody left and no concerns goes, its membership and events with it.
+    assert not SchemeMembership.objects.filter(pk=membership.pk).exists()
+    assert not CommunityEvent.objects.filter(membership_id=membership.pk).exists()
+    assert not type(business).objects.filter(pk=business.pk).exists()
 
 
 def test_it_ends_a_membership_whose_contact_had_left_the_business(owner, business, scheme):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagement', '0018_postgresql_indexes_out_of_state'),
+        ('engagement', '0019_concern_legal_hold'),
     ]
 
     operations = [
