@@ -372,6 +372,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engagement.tasks.purge_unconfirmed_guest_reports",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Files held for report forms nobody sent go after a day (HELD_ATTACHMENT_HOURS). Hourly
+    # keeps the longest any such photo lingers to about 25 hours; an idle run is one query.
+    "purge-held-attachments": {
+        "task": "engagement.tasks.purge_held_attachments",
+        "schedule": crontab(minute=20),
+    },
     # Sent emails are deleted after 30 days (and ones that gave up retrying, likewise): the
     # outbox is a delivery queue, not an archive of personal data. Nightly is plenty.
     "purge-sent-emails": {

@@ -241,8 +241,11 @@ class AttachmentsField(forms.FileField):
                 accepted.append(accepted_attachment(upload))
             except ValidationError as exc:
                 errors.extend(exc.messages)
+        # The files that passed, for the report form to hold even when another one failed.
+        self.accepted = accepted
         if errors:
-            errors.append("Files are not kept when there is a problem: attach them again.")
+            if accepted:
+                errors.append("The other files passed the checks and are kept.")
             raise ValidationError(errors)
         return accepted
 

@@ -659,6 +659,29 @@ class Attachment(models.Model):
         return self.original_name
 
 
+class HeldAttachment(models.Model):
+    """A file that passed its checks on a report form not yet sent, kept against the form's
+    one-time submission key so a failed submit or a detour never asks for it again.
+
+    `holder` is who may see or use it: "u<user id>" for a signed-in person, "s<random token>"
+    kept in a guest's session. Sending the report turns it into an Attachment; a periodic task
+    deletes what was never sent."""
+
+    submission_key = models.UUIDField(db_index=True)
+    holder = models.CharField(max_length=50)
+    file = models.FileField(upload_to="held/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.original_name
+
+
 class ConcernUpdate(models.Model):
     """A message on a concern: public ones reach the reporter, notes stay with the police."""
 

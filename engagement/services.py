@@ -5,7 +5,7 @@ import hashlib
 import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -27,6 +27,7 @@ from .models import (
     ConcernCategory,
     ConcernEvent,
     ConcernUpdate,
+    HeldAttachment,
     NPTArea,
     Outcome,
     PostcodeDistrict,
@@ -38,6 +39,9 @@ from .models import (
 from .postcodes import normalise_postcode, postcode_district
 
 UNCONFIRMED_GUEST_REPORT_DAYS = 7
+# A report form left with files held for it: a day covers a lunch break or an evening away,
+# and the files (photos of people, often) are not kept longer than that for a report never sent.
+HELD_ATTACHMENT_HOURS = 24
 
 
 class NotCoveredError(ValidationError):
@@ -140,6 +144,7 @@ def concern_submit(
     details: ConcernDetails,
     submission_key: uuid.UUID,
     attachments: list[UploadedFile] = (),
+    held: Sequence[HeldAttachment] = (),
 ) -> tuple[Concern, str | None]:
     """Record a concern at tier 1 with the business's NPT; the same submission key gives the
     same concern back. Returns the concern and, for a guest, the private tracking token.
@@ -176,6 +181,7 @@ def concern_submit(
             concern.save(update_fields=["reference"])
             for upload in attachments:
                 _attachment_add(concern=concern, upload=upload, uploaded_by=reporter)
+            _attach_held(concern=concern, held=held, uploaded_by=reporter)
             _event(concern, ConcernEvent.Kind.SUBMITTED, actor=reporter, to_status=concern.status)
             if is_guest:
                 email_queue(
@@ -200,19 +206,26 @@ def _track_path(token: str) -> str:
     return reverse("engagement:guest_track", args=[token])
 
 
-def _attachment_add(*, concern: Concern, upload: UploadedFile, uploaded_by: User | None):
+ATTACHMENT_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "application/pdf": "pdf",
+}
+
+
+def _checked_kind(upload: UploadedFile) -> str:
     kind = getattr(upload, "detected_kind", None)
     if kind is None:
         raise ValidationError("Attachments must be checked by the form before they are saved.")
-    extension = {
-        "image/jpeg": "jpg",
-        "image/png": "png",
-        "image/webp": "webp",
-        "image/gif": "gif",
-        "application/pdf": "pdf",
-    }[kind]
+    return kind
+
+
+def _attachment_add(*, concern: Concern, upload: UploadedFile, uploaded_by: User | None):
+    kind = _checked_kind(upload)
     original = upload.name or "attachment"
-    upload.name = f"{uuid.uuid4().hex}.{extension}"
+    upload.name = f"{uuid.uuid4().hex}.{ATTACHMENT_EXTENSIONS[kind]}"
     return Attachment.objects.create(
         concern=concern,
         file=upload,
@@ -221,6 +234,87 @@ def _attachment_add(*, concern: Concern, upload: UploadedFile, uploaded_by: User
         size=upload.size,
         uploaded_by=uploaded_by,
     )
+
+
+def _attach_held(
+    *, concern: Concern, held: Sequence[HeldAttachment], uploaded_by: User | None
+) -> None:
+    # The held file becomes the attachment where it lies: no copy, and the held row goes in the
+    # same transaction, so a rollback leaves the file held for the next try.
+    if not held:
+        return
+    # Locked, and only those still there: the purge (SKIP LOCKED) may have taken a stale one.
+    held = list(
+        HeldAttachment.objects.select_for_update()
+        .filter(pk__in=[item.pk for item in held])
+        .order_by("pk")
+    )
+    Attachment.objects.bulk_create(
+        Attachment(
+            concern=concern,
+            file=item.file.name,
+            original_name=item.original_name,
+            content_type=item.content_type,
+            size=item.size,
+            uploaded_by=uploaded_by,
+        )
+        for item in held
+    )
+    HeldAttachment.objects.filter(pk__in=[item.pk for item in held]).delete()
+
+
+# Attachments held for a report form not yet sent
+
+
+def attachment_hold(
+    *, submission_key: uuid.UUID, holder: str, upload: UploadedFile
+) -> HeldAttachment:
+    """Keep a file that passed its checks for the report form with this one-time key."""
+    kind = _checked_kind(upload)
+    original = upload.name or "attachment"
+    upload.name = f"{uuid.uuid4().hex}.{ATTACHMENT_EXTENSIONS[kind]}"
+    return HeldAttachment.objects.create(
+        submission_key=submission_key,
+        holder=holder,
+        file=upload,
+        original_name=original[:255],
+        content_type=kind,
+        size=upload.size,
+    )
+
+
+def held_attachment_remove(*, submission_key: uuid.UUID, holder: str, pk: int) -> bool:
+    """Let go of one held file; only its holder can, and only for that form."""
+    with transaction.atomic():
+        item = (
+            HeldAttachment.objects.select_for_update()
+            .filter(pk=pk, submission_key=submission_key, holder=holder)
+            .first()
+        )
+        if item is None:
+            return False
+        file = item.file
+        item.delete()
+        transaction.on_commit(lambda: file.delete(save=False))
+    return True
+
+
+def held_attachments_purge(
+    *, older_than_hours: int = HELD_ATTACHMENT_HOURS, now: dt.datetime | None = None
+) -> int:
+    """Delete files held for report forms nobody sent, with their rows."""
+    cutoff = (now or timezone.now()) - dt.timedelta(hours=older_than_hours)
+    with transaction.atomic():
+        stale = list(
+            HeldAttachment.objects.select_for_update(skip_locked=True).filter(created_at__lt=cutoff)
+        )
+        if not stale:
+            return 0
+        files = [item.file for item in stale]
+        HeldAttachment.objects.filter(pk__in=[item.pk for item in stale]).delete()
+        # Files go only once the rows are gone for good; a rollback keeps both.
+        transaction.on_commit(lambda: [f.delete(save=False) for f in files])
+    return len(stale)
 
 
 def _notify_submitted(concern: Concern) -> None:
@@ -240,6 +334,7 @@ def guest_concern_submit(
     details: ConcernDetails,
     submission_key: uuid.UUID,
     attachments: list[UploadedFile] = (),
+    held: Sequence[HeldAttachment] = (),
 ) -> tuple[Concern, str | None]:
     """A report from someone without an account; it waits until they confirm from the email."""
     existing = Concern.objects.filter(submission_key=submission_key).first()
@@ -267,6 +362,7 @@ def guest_concern_submit(
         details=details,
         submission_key=submission_key,
         attachments=attachments,
+        held=held,
     )
 
 
@@ -685,14 +781,29 @@ def _resume_clock(concern: Concern, now) -> list[str]:
     ]
 
 
-def concern_reply(*, concern: Concern, author: User | None, body: str) -> ConcernUpdate:
-    """The business answers; a waiting concern goes back to the officer and its clock restarts."""
+def concern_reply(
+    *,
+    concern: Concern,
+    author: User | None,
+    body: str,
+    submission_key: uuid.UUID | None = None,
+    held: Sequence[HeldAttachment] = (),
+) -> ConcernUpdate:
+    """The business answers; a waiting concern goes back to the officer and its clock restarts.
+    A repeated one-time key posts nothing; held files from a report form join the concern."""
     with transaction.atomic():
         concern = _locked(concern)
+        if (repeat := _update_with_key(concern, submission_key)) is not None:
+            return repeat
         now = timezone.now()
         reply = ConcernUpdate.objects.create(
-            concern=concern, author=author, kind=ConcernUpdate.Kind.REPLY, body=body
+            concern=concern,
+            author=author,
+            kind=ConcernUpdate.Kind.REPLY,
+            body=body,
+            submission_key=submission_key,
         )
+        _attach_held(concern=concern, held=held, uploaded_by=author)
         old_status = concern.status
         fields = ["status", "updated_at"]
         if concern.status == Concern.Status.WAITING:
@@ -1063,6 +1174,11 @@ def user_delete(*, user: User) -> None:
         sole_business_ids = privacy.person_erase(user=user)
         Concern.objects.filter(reporter=user).update(reporter=None)
         ConcernUpdate.objects.filter(author=user).update(author=None)
+        # Files held for a report they never sent go with the account, not a day later.
+        held = HeldAttachment.objects.filter(holder=f"u{user.pk}")
+        held_files = [item.file for item in held]
+        held.delete()
+        transaction.on_commit(lambda: [f.delete(save=False) for f in held_files])
         # Their events stay, with no actor; their bookings go, and the bookings' events with
         # them.
         erase_with_events(target=user, reason=f"account {user.pk} deleted by its holder")

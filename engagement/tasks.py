@@ -3,7 +3,7 @@ from celery.signals import worker_process_init
 from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
 
-from . import emails
+from . import emails, services
 
 # Transient trouble (a locked SQLite file, a dropped database connection) is retried with
 # backoff; anything else is a bug and fails loudly. Every task is safe to run twice.
@@ -77,3 +77,8 @@ def clear_expired_sessions() -> None:
     # Django refuses an expired session but keeps its row (who was signed in, until when);
     # clearsessions deletes them, and deleting what is already gone is harmless.
     call_command("clearsessions")
+
+
+@shared_task(ignore_result=True, **RETRY)
+def purge_held_attachments() -> int:
+    return services.held_attachments_purge()

@@ -1,5 +1,8 @@
 import datetime as dt
 import logging
+import secrets
+import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,17 +12,19 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, JsonResponse
+from django.forms.utils import ErrorDict
+from django.http import FileResponse, Http404, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from dorset_bcp import throttles
 from dorset_bcp.throttles import Limit
 
-from . import emails, services
+from . import emails, services, similar
 from .forms import (
     AccountDeleteForm,
     AddAttachmentsForm,
@@ -31,7 +36,15 @@ from .forms import (
     MessageForm,
     WithdrawForm,
 )
-from .models import Attachment, Business, Concern, ConcernUpdate, Outcome, Signpost
+from .models import (
+    Attachment,
+    Business,
+    Concern,
+    ConcernUpdate,
+    HeldAttachment,
+    Outcome,
+    Signpost,
+)
 
 MY_CONCERNS_PAGE_SIZE = 20
 # allauth's rate limit (ACCOUNT_RATE_LIMITS) on asking for a guest's private link again.
@@ -83,82 +96,411 @@ def report_start(request):
     return render(request, "engagement/report_start.html", {"signposts": signposts})
 
 
-@login_required
-def report_new(request):
-    form = ConcernForm(request.POST or None, request.FILES or None, user=request.user)
-    if not form.businesses:
-        messages.info(request, "First add your business, then you can report your concern.")
-        return redirect(
-            f"{reverse('engagement:business_add')}?next={reverse('engagement:report_new')}"
-        )
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        uploads = form.cleaned_data["attachments"]
-        refused = uploads and throttles.allow(
-            request, Limit("upload", throttles.account_key(request.user))
-        )
-        if refused:
-            form.add_error(None, throttles.message_for(refused, with_files=True))
-            status = 429
-        else:
-            concern, _ = services.concern_submit(
-                business=form.cleaned_data["business"],
-                reporter=request.user,
-                details=form.concern_details(),
-                submission_key=form.cleaned_data["submission_key"],
-                attachments=uploads,
-            )
-            return redirect("engagement:report_submitted", reference=concern.reference)
+# The report form keeps what a person gave across a failed submit, a detour to add a business
+# and the "check your answers" step: what was typed is a draft in the session and the files
+# that passed their checks are held on the server, both against the form's one-time key.
+
+DRAFTS = "report_drafts"
+MAX_DRAFTS = 5  # reports started in other tabs; the oldest beyond this is forgotten
+HOLDER = "report_holder"
+# What a draft keeps of the posted form: the fields, never the token or the buttons.
+NOT_KEPT = {"csrfmiddlewaretoken", "attachments", "remove_attachment", "add_business", "continue"}
+
+
+def _holder(request, *, guest: bool) -> str:
+    """Who may see and use files held for a report: the person, or a guest's session."""
+    if not guest:
+        return f"u{request.user.pk}"
+    if HOLDER not in request.session:
+        request.session[HOLDER] = secrets.token_urlsafe(24)
+    return f"s{request.session[HOLDER]}"
+
+
+def _key(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _draft(request, key: uuid.UUID | None, *, guest: bool) -> QueryDict | None:
+    draft = request.session.get(DRAFTS, {}).get(str(key)) if key else None
+    if draft is None or draft["guest"] != guest:
+        return None
+    data = QueryDict(mutable=True)
+    for name, values in draft["data"].items():
+        data.setlist(name, values)
+    data["submission_key"] = str(key)
+    return data
+
+
+def _draft_save(request, key: uuid.UUID, data, *, guest: bool) -> None:
+    drafts = request.session.get(DRAFTS, {})
+    drafts.pop(str(key), None)
+    while len(drafts) >= MAX_DRAFTS:
+        drafts.pop(next(iter(drafts)))
+    drafts[str(key)] = {
+        "guest": guest,
+        "data": {name: data.getlist(name) for name in data if name not in NOT_KEPT},
+    }
+    request.session[DRAFTS] = drafts
+
+
+def _draft_forget(request, key: uuid.UUID) -> None:
+    drafts = request.session.get(DRAFTS, {})
+    if drafts.pop(str(key), None) is not None:
+        request.session[DRAFTS] = drafts
+
+
+def _held(key: uuid.UUID | None, holder: str) -> list[HeldAttachment]:
+    if key is None:
+        return []
+    return list(HeldAttachment.objects.filter(submission_key=key, holder=holder))
+
+
+def _report_form_class(guest: bool):
+    return GuestConcernForm if guest else ConcernForm
+
+
+def _new_report_form(request, *, guest: bool, data=None, files=None):
+    kwargs = {} if guest else {"user": request.user}
+    return _report_form_class(guest)(data, files, **kwargs)
+
+
+def _quiet(form) -> None:
+    # A resumed form shows what was typed without complaining about what is not done yet:
+    # marking it cleaned stops Django validating it when the page asks for its errors.
+    form._errors = ErrorDict()
+    form.cleaned_data = {}
+
+
+def _form_url(guest: bool) -> str:
+    return reverse("engagement:report_guest" if guest else "engagement:report_new")
+
+
+def _check_url(guest: bool, key: uuid.UUID) -> str:
+    name = "engagement:report_guest_check" if guest else "engagement:report_new_check"
+    return reverse(name, args=[key])
+
+
+def _render_form(request, form, *, guest: bool, held):
     return render(
-        request, "engagement/report_form.html", {"form": form, "guest": False}, status=status
+        request,
+        "engagement/report_form.html",
+        {"form": form, "guest": guest, "held": held, "max_files": settings.ATTACHMENT_MAX_FILES},
     )
 
 
-def _guest_report_limits(data) -> list[Limit]:
-    """Per client address, and per address the confirmation goes to (the email cap)."""
-    email = data["contact_email"]
-    limits = [Limit("guest_report"), Limit("report_email", email)]
-    if data["attachments"]:
-        limits.append(Limit("upload", email))
-    return limits
+def _hold_new_files(request, form, *, key: uuid.UUID, holder: str, held: list) -> list:
+    """Hold the files of this post that passed their checks; the held list afterwards.
+    Storing files is what the upload throttle guards: per client address, and per account
+    (a guest's: per session), counted once for each post that brings new files."""
+    field = form.fields["attachments"]
+    kept = {(item.original_name, item.size) for item in held}
+    # A second click on "Continue" posts the same file again: it is kept once.
+    new = [
+        upload
+        for upload in form.cleaned_data.get("attachments") or getattr(field, "accepted", [])
+        if ((upload.name or "attachment")[:255], upload.size) not in kept
+    ]
+    if not new:
+        return held
+    if len(held) + len(new) > settings.ATTACHMENT_MAX_FILES:
+        form.add_error(
+            "attachments",
+            f"You have {len(held)} files attached and chose {len(new)} more; the most is "
+            f"{settings.ATTACHMENT_MAX_FILES}. Remove one, or choose fewer.",
+        )
+        return held
+    owner = throttles.account_key(request.user) if holder.startswith("u") else holder
+    if refused := throttles.allow(request, Limit("upload", owner)):
+        form.add_error("attachments", throttles.message_for(refused, with_files=True))
+        form.throttled = True
+        return held
+    for upload in new:
+        held.append(services.attachment_hold(submission_key=key, holder=holder, upload=upload))
+    return held
 
 
-def report_guest(request):
-    form = GuestConcernForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_from_a_bot():
+def _report_form(request, *, guest: bool):
+    if request.method != "POST":
+        key = _key(request.GET.get("resume"))
+        data = _draft(request, key, guest=guest)
+        form = _new_report_form(request, guest=guest, data=data)
+        if not guest and not form.businesses:
+            messages.info(request, "First add your business, then you can report your concern.")
+            return redirect(f"{reverse('engagement:business_add')}?next={_form_url(False)}")
+        held = []
+        if data is not None:
+            _quiet(form)
+            held = _held(key, _holder(request, guest=guest))
+            change = request.GET.get("change", "")
+            if change in form.fields:
+                form.fields[change].widget.attrs["autofocus"] = True
+        return _render_form(request, form, guest=guest, held=held)
+
+    form = _new_report_form(request, guest=guest, data=request.POST, files=request.FILES)
+    if not guest and not form.businesses:
+        return redirect(f"{reverse('engagement:business_add')}?next={_form_url(False)}")
+    if guest and form.is_from_a_bot():
         # Answered as a success, so the bot learns nothing; nothing is stored or emailed.
         logger.info("Guest report refused: the honeypot field was filled in.")
         return redirect("engagement:guest_submitted")
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        limits = _guest_report_limits(data)
-        refused = throttles.first_used_up(request, *limits)
-        if refused:
-            field = "contact_email" if refused.action == "report_email" else None
-            form.add_error(field, throttles.message_for(refused, with_files=data["attachments"]))
-            status = 429
-        else:
-            try:
-                concern, token = services.guest_concern_submit(
-                    business_name=data["business_name"],
-                    sector=data["sector"],
-                    postcode=data["postcode"],
-                    town=data["town"],
-                    details=form.concern_details(),
-                    submission_key=data["submission_key"],
-                    attachments=data["attachments"],
-                )
-            except ValidationError as exc:
-                form.add_error("postcode", exc)
-            else:
-                if token:  # a new report (the same form sent twice is one report, one email)
-                    throttles.count(request, *limits)
-                request.session["guest_reference"] = concern.reference
-                return redirect("engagement:guest_submitted")
-    return render(
-        request, "engagement/report_form.html", {"form": form, "guest": True}, status=status
+    valid = form.is_valid()
+    key = _key(request.POST.get("submission_key"))
+    if key is None:  # a form that lost its hidden key: nothing can be held for it
+        return _render_form(request, form, guest=guest, held=[])
+    holder = _holder(request, guest=guest)
+    held = _hold_new_files(request, form, key=key, holder=holder, held=_held(key, holder))
+    _draft_save(request, key, request.POST, guest=guest)
+    resume = f"{_form_url(guest)}?resume={key}"
+    remove = request.POST.get("remove_attachment")
+    if remove:
+        removed = remove.isdigit() and services.held_attachment_remove(
+            submission_key=key, holder=holder, pk=int(remove)
+        )
+        if removed:
+            messages.success(request, "The file is removed.")
+        return redirect(f"{resume}&change=attachments")
+    if not guest and "add_business" in request.POST:
+        return redirect(f"{reverse('engagement:business_add')}?{urlencode({'next': resume})}")
+    if valid and not form.errors:
+        return redirect(_check_url(guest, key))
+    response = _render_form(request, form, guest=guest, held=held)
+    if getattr(form, "throttled", False):
+        response.status_code = 429
+    return response
+
+
+@login_required
+def report_new(request):
+    return _report_form(request, guest=False)
+
+
+def report_guest(request):
+    return _report_form(request, guest=True)
+
+
+# Check your answers
+
+
+def _answer_rows(form, *, guest: bool, held) -> list[dict]:
+    """The summary list: what each answer was, in the words the form asked it."""
+    data = form.cleaned_data
+
+    def choice(name):
+        return dict(form.fields[name].choices).get(data[name], data[name])
+
+    rows = []
+    if guest:
+        rows += [
+            ("Business name", data["business_name"], "business_name"),
+            ("Type of business", choice("sector"), "sector"),
+            ("Town or village", data["town"], "town"),
+            ("Business postcode", data["postcode"], "postcode"),
+        ]
+    else:
+        rows.append(("Business", data["business"].name, "business"))
+    occurred_time = data["occurred_time"]
+    rows += [
+        ("What it is about", data["category"].name, "category"),
+        ("What happened", data["description"], "description"),
+        ("Date it happened", date_format(data["occurred_on"], "j F Y"), "occurred_on"),
+        (
+            "Time",
+            time_format(occurred_time, "H:i") if occurred_time else "Not given",
+            "occurred_time",
+        ),
+        ("Where it happened", data["location"], "location"),
+        ("Police or fraud reference", data["existing_reference"] or "None", "existing_reference"),
+        ("Impact on the business", choice("impact"), "impact"),
+        ("More about the impact", data["impact_details"] or "None", "impact_details"),
+        ("Attachments", ", ".join(h.original_name for h in held) or "None", "attachments"),
+        ("Your name", data["contact_name"], "contact_name"),
+        ("Email address", data["contact_email"], "contact_email"),
+        ("Phone number", data["contact_phone"] or "None", "contact_phone"),
+        ("How we contact you", choice("contact_preference"), "contact_preference"),
+    ]
+    return [{"label": label, "value": value, "field": field} for label, value, field in rows]
+
+
+def _area_of(form, *, guest: bool):
+    if not guest:
+        return form.cleaned_data["business"].npt_area_id
+    try:
+        return services.npt_for_postcode(form.cleaned_data["postcode"])
+    except ValidationError:
+        return None
+
+
+def _similar(form, *, guest: bool) -> tuple[list, list]:
+    data = form.cleaned_data
+    concerns = []
+    if not guest:  # a guest is never shown anyone's concerns, only a theme of the area
+        concerns = similar.similar_concerns(
+            business=data["business"], category=data["category"], description=data["description"]
+        )
+    area = _area_of(form, guest=guest)
+    themes = similar.similar_themes(npt_area=area, category=data["category"]) if area else []
+    return concerns, themes
+
+
+def _already_sent(request, key: uuid.UUID, *, guest: bool):
+    """Where a form already sent (a second click, a reload) leads: its concern, once."""
+    if guest:
+        concern = Concern.objects.filter(submission_key=key).only("reference").first()
+        if concern is not None and request.session.get("guest_reference") == concern.reference:
+            return redirect("engagement:guest_submitted")
+        return None
+    concern = _concerns_for(request.user).filter(submission_key=key).first()
+    if concern is not None:
+        return redirect("engagement:report_submitted", reference=concern.reference)
+    update = (
+        ConcernUpdate.objects.filter(
+            submission_key=key, concern__business__memberships__user=request.user
+        )
+        .select_related("concern")
+        .first()
     )
+    if update is not None:
+        return redirect(update.concern)
+    return None
+
+
+def _report_check(request, key: uuid.UUID, *, guest: bool):
+    if request.method == "POST" and (sent := _already_sent(request, key, guest=guest)):
+        return sent
+    data = _draft(request, key, guest=guest)
+    if data is None:
+        if sent := _already_sent(request, key, guest=guest):
+            return sent
+        messages.info(request, "We could not find that report. Please fill in the form again.")
+        return redirect(_form_url(guest))
+    form = _new_report_form(request, guest=guest, data=data)
+    holder = _holder(request, guest=guest)
+    held = _held(key, holder)
+    if not form.is_valid():
+        return _render_form(request, form, guest=guest, held=held)
+    concerns, themes = _similar(form, guest=guest)
+    if request.method == "POST":
+        action = request.POST.get("action", "send")
+        if action == "add_to_concern":
+            match = [c for c in concerns if c.reference == request.POST.get("reference")]
+            if match:
+                return _add_to_concern(request, form, match[0], key=key, held=held)
+        elif action == "add_to_theme":
+            match = [t for t in themes if t.reference == request.POST.get("reference")]
+            if match:
+                return _send(request, form, key=key, held=held, guest=guest, theme=match[0])
+        elif action == "send":
+            return _send(request, form, key=key, held=held, guest=guest)
+        messages.info(request, "That report or theme has changed. Check your answers again.")
+        return redirect(request.path)
+    context = {
+        "guest": guest,
+        "key": key,
+        "rows": _answer_rows(form, guest=guest, held=held),
+        "change_url": f"{_form_url(guest)}?resume={key}",
+        "similar_concerns": concerns,
+        "similar_themes": themes,
+    }
+    return render(request, "engagement/report_check.html", context)
+
+
+def _send(request, form, *, key, held, guest: bool, theme=None):
+    from escalation.services import theme_link_concern  # escalation builds on engagement
+
+    data = form.cleaned_data
+    # A guest's report emails its confirmation: per client address, and per address the email
+    # goes to. Checked before, counted after a new report, so a second click costs nothing.
+    limits = [Limit("guest_report"), Limit("report_email", data["contact_email"])]
+    if guest and (refused := throttles.first_used_up(request, *limits)):
+        field = "contact_email" if refused.action == "report_email" else None
+        form.add_error(field, throttles.message_for(refused))
+        response = _render_form(request, form, guest=guest, held=held)
+        response.status_code = 429
+        return response
+    try:
+        if guest:
+            concern, token = services.guest_concern_submit(
+                business_name=data["business_name"],
+                sector=data["sector"],
+                postcode=data["postcode"],
+                town=data["town"],
+                details=form.concern_details(),
+                submission_key=key,
+                held=held,
+            )
+        else:
+            concern, _ = services.concern_submit(
+                business=data["business"],
+                reporter=request.user,
+                details=form.concern_details(),
+                submission_key=key,
+                held=held,
+            )
+    except ValidationError as exc:
+        form.add_error("postcode" if guest else None, exc)
+        return _render_form(request, form, guest=guest, held=held)
+    if theme is not None and theme_link_concern(
+        theme=theme, concern=concern, actor=None if guest else request.user
+    ):
+        messages.success(request, f"Your report is part of {theme.reference}: {theme.title}.")
+    _draft_forget(request, key)
+    if guest:
+        if token:  # a new report (the same form sent twice is one report, one email)
+            throttles.count(request, *limits)
+        request.session["guest_reference"] = concern.reference
+        return redirect("engagement:guest_submitted")
+    return redirect("engagement:report_submitted", reference=concern.reference)
+
+
+def _added_text(form) -> str:
+    data = form.cleaned_data
+    lines = [
+        "Reported again with the report form:",
+        "",
+        data["description"],
+        "",
+        f"When: {date_format(data['occurred_on'], 'j F Y')}"
+        + (f" at {time_format(data['occurred_time'], 'H:i')}" if data["occurred_time"] else ""),
+        f"Where: {data['location']}",
+        f"Impact: {dict(form.fields['impact'].choices).get(data['impact'], data['impact'])}",
+    ]
+    if data["impact_details"]:
+        lines.append(f"More about the impact: {data['impact_details']}")
+    if data["existing_reference"]:
+        lines.append(f"Police or fraud reference: {data['existing_reference']}")
+    return "\n".join(lines)
+
+
+def _add_to_concern(request, form, concern, *, key, held):
+    # What it posts is a reply, so it counts against the replies the account may send.
+    if refused := throttles.allow(request, Limit("reply", throttles.account_key(request.user))):
+        messages.error(request, throttles.message_for(refused))
+        return redirect(request.path)
+    services.concern_reply(
+        concern=concern,
+        author=request.user,
+        body=_added_text(form),
+        submission_key=key,
+        held=held,
+    )
+    _draft_forget(request, key)
+    messages.success(
+        request,
+        f"Your report is added to {concern.reference} and sent to {_holder_words(concern)}.",
+    )
+    return redirect(concern)
+
+
+@login_required
+def report_new_check(request, key):
+    return _report_check(request, key, guest=False)
+
+
+def report_guest_check(request, key):
+    return _report_check(request, key, guest=True)
 
 
 def guest_submitted(request):
@@ -347,6 +689,7 @@ def my_dashboard(request):
 @login_required
 def business_add(request):
     form = BusinessForm(request.POST or None)
+    back_to_report, resume_key = _report_to_return_to(request)
     if request.method == "POST" and form.is_valid():
         try:
             business = services.business_create(owner=request.user, **form.service_kwargs())
@@ -356,11 +699,37 @@ def business_add(request):
             messages.success(
                 request, f"{business.name} is added. Your local team is {business.npt_area}."
             )
-            next_url = request.GET.get("next", "")
-            if next_url == reverse("engagement:report_new"):
-                return redirect(next_url)
+            if back_to_report:
+                _draft_choose_business(request, resume_key, business)
+                return redirect(back_to_report)
             return redirect("engagement:my_dashboard")
-    return render(request, "engagement/business_form.html", {"form": form, "business": None})
+    return render(
+        request,
+        "engagement/business_form.html",
+        {"form": form, "business": None, "back_to_report": back_to_report},
+    )
+
+
+def _report_to_return_to(request) -> tuple[str, uuid.UUID | None]:
+    """The report form to go back to after adding a business, if that is where they came from:
+    only the form itself, fresh or resumed with one of this session's drafts."""
+    next_url = request.GET.get("next", "")
+    report_url = reverse("engagement:report_new")
+    if next_url == report_url:
+        return report_url, None
+    prefix = f"{report_url}?resume="
+    key = _key(next_url.removeprefix(prefix)) if next_url.startswith(prefix) else None
+    if key is None or _draft(request, key, guest=False) is None:
+        return "", None
+    return f"{prefix}{key}", key
+
+
+def _draft_choose_business(request, key: uuid.UUID | None, business) -> None:
+    # The business just added is the one the report is about: the reason for the detour.
+    data = _draft(request, key, guest=False) if key else None
+    if data is not None:
+        data.setlist("business", [str(business.pk)])
+        _draft_save(request, key, data, guest=False)
 
 
 @login_required

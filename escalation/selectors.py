@@ -388,7 +388,9 @@ def categories() -> QuerySet[ConcernCategory]:
 def linked_concerns(theme: Theme) -> QuerySet[Concern]:
     """A theme's concerns with what partners need (never the reporters' contact details)."""
     return (
-        theme.concerns.select_related("business", "category")
+        # A guest's report linked when sent shows once the guest confirms it.
+        theme.concerns.exclude(status=Concern.Status.UNCONFIRMED)
+        .select_related("business", "category")
         .only(
             "pk",
             "reference",

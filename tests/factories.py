@@ -222,6 +222,18 @@ def guest_form_data(**overrides) -> dict:
     return data
 
 
+def send_report(client, data: dict, *, guest: bool = False, **extra):
+    """Fill in the report form and, if it is accepted, send it from "check your answers", as a
+    person does: the response of the last step taken (the form again if it had errors).
+    `extra` goes with both requests (headers such as HTTP_X_FORWARDED_FOR)."""
+    form_url = "/report/guest/" if guest else "/report/new/"
+    response = client.post(form_url, data, **extra)
+    check_url = response.get("Location", "") if response.status_code == 302 else ""
+    if not check_url.endswith("/check/"):
+        return response
+    return client.post(check_url, {"action": "send"}, **extra)
+
+
 def business_form_data(**overrides) -> dict:
     data = {
         "name": "The Quay Café",

@@ -72,7 +72,7 @@ def test_the_long_address_is_312_characters():
 
 def test_it_explains_an_overlong_email_on_the_guest_form(hostile_client, area):
     data = factories.guest_form_data(contact_email=LONG_EMAIL)
-    response = hostile_client.post("/report/guest/", data)
+    response = factories.send_report(hostile_client, data, guest=True)
     assert response.status_code == 200
     assert "at most 254 characters long; this one has 312" in response.content.decode()
     assert not Concern.objects.exists()
@@ -80,7 +80,7 @@ def test_it_explains_an_overlong_email_on_the_guest_form(hostile_client, area):
 
 def test_it_explains_an_overlong_email_on_the_report_form(owner_client, business):
     data = factories.concern_form_data(business=business.pk, contact_email=LONG_EMAIL)
-    response = owner_client.post("/report/new/", data)
+    response = factories.send_report(owner_client, data)
     assert response.status_code == 200
     assert "at most 254 characters long; this one has 312" in response.content.decode()
     assert not Concern.objects.exists()
@@ -107,11 +107,11 @@ def test_it_explains_an_overlong_email_when_adding_an_address(owner_client):
 def test_it_never_fails_on_long_addresses_anywhere(owner_client, business, area, email):
     guest = Client(raise_request_exception=False)
     responses = [
-        guest.post("/report/guest/", factories.guest_form_data(contact_email=email)),
+        factories.send_report(guest, factories.guest_form_data(contact_email=email), guest=True),
         guest.post("/accounts/signup/", {"email": email, "password1": "x", "password2": "x"}),
         guest.post("/accounts/password/reset/", {"email": email}),
-        owner_client.post(
-            "/report/new/", factories.concern_form_data(business=business.pk, contact_email=email)
+        factories.send_report(
+            owner_client, factories.concern_form_data(business=business.pk, contact_email=email)
         ),
     ]
     _tally["requests"] += len(responses)
@@ -231,5 +231,5 @@ def test_it_refuses_only_what_would_fail(key, value):
 def test_it_takes_a_guest_report_whose_location_fills_its_field(hostile_client, area):
     # The placeholder business keeps the location as its address, a shorter column.
     data = factories.guest_form_data(location="Behind the quay " + "x" * 284)
-    assert hostile_client.post("/report/guest/", data).status_code == 302
+    assert factories.send_report(hostile_client, data, guest=True).status_code == 302
     assert len(Concern.objects.get().location) == 300

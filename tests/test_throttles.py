@@ -173,13 +173,15 @@ def test_it_caps_guest_report_emails_to_one_address(client, settings, area):
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
     for n in range(3):
         data = factories.guest_form_data(contact_email="victim@example.org")
-        response = client.post("/report/guest/", data, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        response = factories.send_report(
+            client, data, guest=True, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}"
+        )
         assert response.status_code == 302
 
     data = factories.guest_form_data(
         contact_email="victim@example.org", description="A fourth report, typed with care."
     )
-    page = client.post("/report/guest/", data, HTTP_X_FORWARDED_FOR="192.0.2.99")
+    page = factories.send_report(client, data, guest=True, HTTP_X_FORWARDED_FOR="192.0.2.99")
     text = page.content.decode()
     assert page.status_code == 429
     assert "We have already sent several emails to this address in the last hour" in text
@@ -191,8 +193,8 @@ def test_it_caps_guest_report_emails_to_one_address(client, settings, area):
 
 def test_a_typing_mistake_costs_no_email_budget(client, area):
     for _ in range(5):
-        client.post("/report/guest/", factories.guest_form_data(postcode="SW1A 1AA"))
-    response = client.post("/report/guest/", factories.guest_form_data())
+        factories.send_report(client, factories.guest_form_data(postcode="SW1A 1AA"), guest=True)
+    response = factories.send_report(client, factories.guest_form_data(), guest=True)
     assert response.status_code == 302
 
 
@@ -200,8 +202,10 @@ def test_it_caps_guest_reports_from_one_address(client, settings, area):
     rates(settings, guest_report="2/h/ip")
     for n in range(2):
         data = factories.guest_form_data(contact_email=f"guest{n}@example.org")
-        assert client.post("/report/guest/", data).status_code == 302
-    page = client.post("/report/guest/", factories.guest_form_data(contact_email="g@example.org"))
+        assert factories.send_report(client, data, guest=True).status_code == 302
+    page = factories.send_report(
+        client, factories.guest_form_data(contact_email="g@example.org"), guest=True
+    )
     assert page.status_code == 429
     assert "paused them for a while" in page.content.decode()
 
@@ -252,7 +256,7 @@ def test_it_caps_email_change_confirmations_to_one_address(client, owner):
 
 def test_it_pauses_link_lookups_from_an_address_that_keeps_missing(client, settings, area, caplog):
     rates(settings, guest_link_miss="3/h/ip")
-    client.post("/report/guest/", factories.guest_form_data())
+    factories.send_report(client, factories.guest_form_data(), guest=True)
     path = re.search(r"(/report/track/[^/\s]+/)", OutboundEmail.objects.get().body_text).group(1)
     assert guest_link_misses(client, ["x"] * 3) == [404] * 3
     with caplog.at_level(logging.WARNING, logger="django.request"):
@@ -284,7 +288,7 @@ def test_it_pauses_uploads_per_account(client, settings, owner, business):
     for description in ("First report with a photo.", "Second report with a photo."):
         data = factories.concern_form_data(business=business.pk, description=description)
         data["attachments"] = [factories.png_upload("till.png")]
-        response = client.post("/report/new/", data)
+        response = factories.send_report(client, data)
     page = response.content.decode()
     assert response.status_code == 429
     assert "Second report with a photo." in page

@@ -46,7 +46,7 @@ from .notifications import (
     sweep_notify_pending,
 )
 from .sweep import SWEEP_BATCH_SIZE, SweepRaced, SweepReport, sweep_run
-from .themes import ThemeReport, theme_detect, theme_resolve
+from .themes import ThemeReport, theme_detect, theme_link_concern, theme_resolve
 
 __all__ = [
     "NOTIFY_BUSINESSES_BATCH",
@@ -75,5 +75,6 @@ __all__ = [
     "sweep_notify_pending",
     "sweep_run",
     "theme_detect",
+    "theme_link_concern",
     "theme_resolve",
 ]

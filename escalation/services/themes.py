@@ -209,6 +209,30 @@ def theme_detect(*, now: dt.datetime | None = None, trigger: str = "beat") -> Th
     return report
 
 
+def theme_link_concern(*, theme: Theme, concern: Concern, actor: User | None) -> bool:
+    """Link a concern its reporter chose to add to an open theme of its category and area.
+    Linking twice does nothing; False if the theme is closed or does not fit the concern."""
+    with transaction.atomic():
+        locked = Theme.objects.select_for_update().filter(pk=theme.pk).first()
+        fits = (
+            locked is not None
+            and locked.status == Theme.Status.OPEN
+            and locked.category_id == concern.category_id
+            and locked.npt_area_id == concern.npt_area_id
+        )
+        if locked is None or not fits:
+            return False
+        _, created = ThemeConcern.objects.get_or_create(theme=locked, concern=concern)
+        if created:
+            write_event(
+                locked,
+                ThemeEvent.Kind.LINKED,
+                actor=actor,
+                detail=f"{concern.reference} linked by its reporter when sending it.",
+            )
+    return True
+
+
 def _open_theme(
     category_id: int, npt_area_id: int, now: dt.datetime, table: PolicyTable
 ) -> tuple[Theme, bool]:

@@ -58,12 +58,12 @@ def _send(name, make_request, *, rotating: bool, client: Client) -> Row:
 
 def guest_report(client, n, **headers):
     data = factories.guest_form_data(contact_email=VICTIM)
-    return client.post("/report/guest/", data, **headers)
+    return factories.send_report(client, data, guest=True, **headers)
 
 
 def guest_report_new_address(client, n, **headers):
     data = factories.guest_form_data(contact_email=f"guest{n}@example.org")
-    return client.post("/report/guest/", data, **headers)
+    return factories.send_report(client, data, guest=True, **headers)
 
 
 def sign_up(client, n, **headers):

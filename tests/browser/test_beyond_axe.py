@@ -39,7 +39,7 @@ def test_it_moves_focus_to_the_error_summary_and_says_error_in_the_title(new_pag
     page = new_page()
     page.goto("/report/guest/")
 
-    page.get_by_role("button", name="Send my report").click()
+    page.get_by_role("button", name="Continue").click()
 
     page.wait_for_load_state()
     assert page.title().startswith("Error: ")

@@ -35,14 +35,20 @@ def test_it_lets_a_guest_report_confirm_and_follow(new_page, assert_accessible, 
     page.get_by_label("Little or no impact").check()
     page.get_by_label("Your name").fill("Gwen Guest")
     page.get_by_label("Email address").fill("gwen@example.org")
-    page.get_by_role("button", name="Send my report").click()
+    page.get_by_role("button", name="Continue").click()
     summary = page.get_by_role("alert")
     assert "not in an area Dorset Police covers" in summary.inner_text()
     assert page.get_by_label("What happened?").input_value().startswith("A caller claiming")
     assert_accessible(page)
 
     page.get_by_label("Business postcode").fill("DT1 1XJ")
-    page.get_by_role("button", name="Send my report").click()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile("/report/guest/[0-9a-f-]+/check/"))
+    assert page.get_by_role(
+        "heading", name="Check your answers before sending your report"
+    ).is_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Send report").click()
     page.wait_for_url(re.compile("/report/guest/sent/"))
     assert_accessible(page)
     concern = Concern.objects.get(contact_email="gwen@example.org")

@@ -67,7 +67,7 @@ def test_it_walks_sign_up_to_an_officer_update(new_page, assert_accessible, live
     page.wait_for_url(re.compile("/report/new/"))
     assert_accessible(page)
 
-    page.get_by_role("button", name="Send my report").click()  # empty: the error summary
+    page.get_by_role("button", name="Continue").click()  # empty: the error summary
     assert page.get_by_role("alert").is_visible()
     assert_accessible(page)
     page.get_by_label("Theft or shoplifting").check()
@@ -79,10 +79,13 @@ def test_it_walks_sign_up_to_an_officer_update(new_page, assert_accessible, live
     page.get_by_label("Where did it happen?").fill("Outside the shop")
     page.get_by_label("Some loss or disruption").check()
     page.get_by_label("Your name").fill("Nia Owner")
-    page.get_by_role("button", name="Send my report").click()
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state()
     if page.get_by_role("alert").count():
         raise AssertionError(page.get_by_role("alert").inner_text())
+    page.wait_for_url(re.compile("/report/new/[0-9a-f-]+/check/"))
+    assert_accessible(page)
+    page.get_by_role("button", name="Send report").click()
     page.wait_for_url(re.compile("/report/DBC-\\d{4}-\\d{6}/submitted/"))
     assert_accessible(page)
     concern = Concern.objects.get(business__name="Quayside Books")

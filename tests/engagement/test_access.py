@@ -134,7 +134,7 @@ def test_it_refuses_a_report_on_another_owners_business(
 ):
     client.force_login(other_owner)
     data = factories.concern_form_data(business=business.pk)
-    response = client.post("/report/new/", data)
+    response = factories.send_report(client, data)
     assert response.status_code == 200
     assert not Concern.objects.filter(business=business).exists()
 

@@ -395,7 +395,7 @@ def test_it_leaves_the_email_for_the_sweep_when_the_broker_is_down(
     client.force_login(owner)
     data = factories.concern_form_data(business=business.pk)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.post("/report/new/", data)
+        response = factories.send_report(client, data)
     assert response.status_code == 302
     assert len(callbacks) == 1  # the publish ran after commit and did not raise
     message = OutboundEmail.objects.get()
@@ -413,6 +413,6 @@ def test_it_publishes_the_task_when_the_broker_is_up(
     factories.published_tasks()
     client.force_login(owner)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/report/new/", factories.concern_form_data(business=business.pk))
+        factories.send_report(client, factories.concern_form_data(business=business.pk))
     message = OutboundEmail.objects.get()
     assert factories.published_tasks() == [("engagement.tasks.deliver_email", [message.pk])]

@@ -250,10 +250,7 @@ def test_it_refuses_an_oversized_file(settings, owner, business):
     form = concern_form(owner, business, attachments(big))
     assert not form.is_valid()
     # One message for the field, however many problems it has.
-    assert form.errors["attachments"] == [
-        "“cctv.png” is larger than 1 MB. Attach a smaller copy. "
-        "Files are not kept when there is a problem: attach them again."
-    ]
+    assert form.errors["attachments"] == ["“cctv.png” is larger than 1 MB. Attach a smaller copy."]
 
 
 def test_it_accepts_a_file_exactly_at_the_limit(settings, owner, business):
@@ -395,7 +392,7 @@ def test_it_re_renders_a_report_with_what_to_fix_and_what_was_typed(client, owne
         contact_phone="",
         existing_reference="AF-12345",
     )
-    response = client.post("/report/new/", data)
+    response = factories.send_report(client, data)
     assert response.status_code == 200
     assert not Concern.objects.exists()
     page = response.content.decode()
@@ -421,9 +418,10 @@ def test_it_re_renders_a_report_with_what_to_fix_and_what_was_typed(client, owne
 
 
 def test_it_re_renders_a_guest_report_with_what_to_fix_and_what_was_typed(client, area):
-    response = client.post(
-        "/report/guest/",
+    response = factories.send_report(
+        client,
         factories.guest_form_data(business_name="Harbour Chandlery", postcode="SW1A 1AA"),
+        guest=True,
     )
     assert response.status_code == 200
     page = response.content.decode()
@@ -448,12 +446,12 @@ def test_it_re_renders_a_business_with_what_to_fix_and_what_was_typed(client, ow
     assert 'value="BH15"' in page
 
 
-def test_it_tells_the_reporter_to_attach_files_again_after_an_error(client, owner, business):
+def test_it_keeps_a_file_that_passed_by_name_after_an_error(client, owner, business):
     client.force_login(owner)
     data = factories.concern_form_data(business=business.pk, description="")
     data["attachments"] = [factories.png_upload("till.png")]
-    response = client.post("/report/new/", data)
+    response = factories.send_report(client, data)
     assert response.status_code == 200
     page = response.content.decode()
     assert ">Describe what happened.</a>" in page
-    assert "Files are not kept when there is a problem" not in page  # the file itself was fine
+    assert "till.png" in page  # the file itself was fine: it is held, by name

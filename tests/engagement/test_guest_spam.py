@@ -19,7 +19,7 @@ SENDER_WORDS = {
 
 @pytest.fixture
 def guest_email(client, area):
-    response = client.post("/report/guest/", factories.guest_form_data(**SENDER_WORDS))
+    response = factories.send_report(client, factories.guest_form_data(**SENDER_WORDS), guest=True)
     assert response.status_code == 302
     return OutboundEmail.objects.get(subject__startswith="Confirm your report")
 
@@ -50,7 +50,7 @@ def test_it_hides_the_honeypot_from_people_and_assistive_technology(client, db):
 
 def test_it_silently_refuses_a_bot_that_fills_the_honeypot(client, area):
     data = factories.guest_form_data(website="https://spam.example")
-    response = client.post("/report/guest/", data)
+    response = factories.send_report(client, data, guest=True)
     assert response.status_code == 302
     assert response["Location"] == "/report/guest/sent/"
     assert not Concern.objects.exists()
@@ -58,5 +58,8 @@ def test_it_silently_refuses_a_bot_that_fills_the_honeypot(client, area):
 
 
 def test_it_takes_a_report_with_the_honeypot_left_blank(client, area):
-    assert client.post("/report/guest/", factories.guest_form_data(website="")).status_code == 302
+    assert (
+        factories.send_report(client, factories.guest_form_data(website=""), guest=True).status_code
+        == 302
+    )
     assert Concern.objects.count() == 1

@@ -160,7 +160,7 @@ def test_it_submits_a_report_with_an_attachment_and_shows_the_reference_and_due_
 ):
     data = report_data(business)
     data["attachments"] = [factories.png_upload("till.png")]
-    response = owner_client.post("/report/new/", data)
+    response = factories.send_report(owner_client, data)
     concern = Concern.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/report/{concern.reference}/submitted/"
@@ -174,11 +174,16 @@ def test_it_submits_a_report_with_an_attachment_and_shows_the_reference_and_due_
     assert "owner@example.org" in page
 
 
-def test_it_creates_one_concern_when_the_same_form_is_posted_twice(owner_client, business):
+def test_it_creates_one_concern_when_the_form_and_its_check_are_posted_twice(
+    owner_client, business
+):
     data = report_data(business)
     first = owner_client.post("/report/new/", {**data, "attachments": [factories.png_upload()]})
-    second = owner_client.post("/report/new/", {**data, "attachments": [factories.png_upload()]})
-    assert first["Location"] == second["Location"]
+    again = owner_client.post("/report/new/", {**data, "attachments": [factories.png_upload()]})
+    assert first["Location"] == again["Location"] == f"/report/new/{data['submission_key']}/check/"
+    sent = owner_client.post(first["Location"], {"action": "send"})
+    sent_again = owner_client.post(first["Location"], {"action": "send"})
+    assert sent["Location"] == sent_again["Location"]
     assert Concern.objects.count() == 1
     assert Concern.objects.get().attachments.count() == 1
 
@@ -305,7 +310,7 @@ def test_it_serves_an_attachment_to_its_owner_safely(owner_client, concern):
 
 
 def test_it_takes_a_guest_report_confirmed_from_the_emailed_link(client, area):
-    response = client.post("/report/guest/", factories.guest_form_data())
+    response = factories.send_report(client, factories.guest_form_data(), guest=True)
     assert response.status_code == 302
     assert response["Location"] == "/report/guest/sent/"
     concern = Concern.objects.get()
@@ -328,7 +333,7 @@ def test_it_takes_a_guest_report_confirmed_from_the_emailed_link(client, area):
 
 
 def test_it_lets_a_guest_reply_by_the_link_once_confirmed(client, area, npt_officer):
-    client.post("/report/guest/", factories.guest_form_data())
+    factories.send_report(client, factories.guest_form_data(), guest=True)
     track = track_path_from_email()
     concern = Concern.objects.get()
     assert client.post(f"{track}reply/", {"body": "Early"}).status_code == 404
@@ -342,8 +347,8 @@ def test_it_lets_a_guest_reply_by_the_link_once_confirmed(client, area, npt_offi
 
 def test_it_keeps_one_guest_report_when_the_form_is_posted_twice(client, area):
     data = factories.guest_form_data()
-    client.post("/report/guest/", data)
-    client.post("/report/guest/", data)
+    factories.send_report(client, data, guest=True)
+    factories.send_report(client, data, guest=True)
     assert Concern.objects.count() == 1
     assert Business.objects.count() == 1
 
@@ -362,7 +367,7 @@ def test_it_keeps_one_guest_report_when_the_form_is_posted_twice(client, area):
     ],
 )
 def test_it_answers_404_to_a_wrong_garbage_or_huge_token(client, area, token):
-    client.post("/report/guest/", factories.guest_form_data())
+    factories.send_report(client, factories.guest_form_data(), guest=True)
     for suffix in ["", "reply/", "feedback/"]:
         response = client.post(f"/report/track/{token}/{suffix}", {"action": "confirm"})
         assert response.status_code == 404
@@ -381,7 +386,7 @@ def test_it_sends_a_visitor_without_a_report_back_to_the_start(client, db):
 @HYPOTHESIS
 @given(field=st.sampled_from(REPORT_FIELDS), value=nasty)
 def test_it_never_fails_on_hostile_report_input(owner_client, business, field, value):
-    response = owner_client.post("/report/new/", report_data(business, **{field: value}))
+    response = factories.send_report(owner_client, report_data(business, **{field: value}))
     assert response.status_code in (200, 302)
 
 
@@ -389,7 +394,9 @@ def test_it_never_fails_on_hostile_report_input(owner_client, business, field, v
 @given(field=st.sampled_from(GUEST_FIELDS), value=nasty)
 def test_it_never_fails_on_hostile_guest_report_input(client, area, field, value):
     cache.clear()  # each example a first report, not the throttle's business
-    response = client.post("/report/guest/", factories.guest_form_data(**{field: value}))
+    response = factories.send_report(
+        client, factories.guest_form_data(**{field: value}), guest=True
+    )
     assert response.status_code in (200, 302)
 
 
