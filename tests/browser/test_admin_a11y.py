@@ -242,7 +242,9 @@ def open_stop(page, stop: Stop):
         )
         with page.expect_navigation():
             form.locator("button[type=submit]").click()
-        assert page.locator(".errorlist, .errornote").count() > 0, stop
+        # Its errors, or (for a form whose empty state means something, as "no legal hold")
+        # the message saying what happened.
+        assert page.locator(".errorlist, .errornote, .messagelist li").count() > 0, stop
 
 
 def violations(axe, page) -> list[str]:
