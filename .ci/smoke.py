@@ -207,6 +207,24 @@ def run(base_url: str, email_dir: Path) -> None:
     )
     print(f"ok  guest report accepted, redirected to {location}")
 
+    check(location.endswith("/check/"), f"the guest report went to {location}, not its check page")
+    response, page = client.request("GET", location)
+    check(
+        response.status == 200 and "Check your answers" in page,
+        f"{location} answered {response.status} without its answers",
+    )
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    check(token is not None, f"{location} carries no CSRF token")
+    response, _ = client.request(
+        "POST", location, {"csrfmiddlewaretoken": token.group(1), "action": "send"}
+    )
+    sent = response.headers.get("Location", "")
+    check(
+        response.status == 302 and sent.endswith("/report/guest/sent/"),
+        f"sending from {location} answered {response.status} to {sent!r}",
+    )
+    print(f"ok  the report was sent from its check page, redirected to {sent}")
+
     email = wait_for_email(email_dir, address)
     print(f"ok  the worker sent the confirmation email to {address}")
 
