@@ -479,8 +479,9 @@ class Concern(TieredItem):
     submission_key = models.UUIDField(unique=True, editable=False)
     # An officer keeps the reporter's words when they are evidence, or wanted for proceedings:
     # account deletion and the retention schedule then leave the report as it is.
-    legal_hold = models.BooleanField(default=False, editable=False)
-    legal_hold_reason = models.TextField(blank=True, editable=False)
+    # Database defaults as well, so rows written by SQL (bulk loads) need not name them.
+    legal_hold = models.BooleanField(default=False, db_default=False, editable=False)
+    legal_hold_reason = models.TextField(blank=True, default="", db_default="", editable=False)
     # When the reporter's words were removed (their request, or the retention schedule).
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
