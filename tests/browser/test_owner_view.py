@@ -93,7 +93,7 @@ def test_a_wrong_month_shows_the_error_summary_with_focus_and_an_error_title(
     date.get_by_label("Year").fill("2026")
     page.get_by_label("Where did it happen?").fill("Outside the shop")
     page.get_by_label("Some loss or disruption").check()
-    page.get_by_role("button", name="Send my report").click()
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state()
 
     summary = page.get_by_role("alert").filter(has_text="There is a problem")

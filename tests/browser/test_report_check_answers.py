@@ -41,7 +41,10 @@ def fill_what_happened(page, *, description):
     if description:
         page.get_by_label("What happened?").fill(description)
     yesterday = timezone.localdate() - dt.timedelta(days=1)
-    page.get_by_label("Date it happened").fill(yesterday.isoformat())
+    date = page.get_by_role("group", name="Date it happened")
+    date.get_by_label("Day").fill(str(yesterday.day))
+    date.get_by_label("Month").fill(str(yesterday.month))
+    date.get_by_label("Year").fill(str(yesterday.year))
     page.get_by_label("Where did it happen?").fill("By the front door")
     page.get_by_label("Some loss or disruption").check()
 
