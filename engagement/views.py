@@ -726,7 +726,9 @@ def _report_to_return_to(request) -> tuple[str, uuid.UUID | None]:
 
 def _draft_choose_business(request, key: uuid.UUID | None, business) -> None:
     # The business just added is the one the report is about: the reason for the detour.
-    data = _draft(request, key, guest=False) if key else None
+    if key is None:
+        return
+    data = _draft(request, key, guest=False)
     if data is not None:
         data.setlist("business", [str(business.pk)])
         _draft_save(request, key, data, guest=False)

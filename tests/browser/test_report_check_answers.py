@@ -62,7 +62,7 @@ def test_it_keeps_a_photo_through_an_error_checks_the_answers_and_sends_it(
     page.wait_for_load_state()
     assert page.title().startswith("Error: ")
     assert page.evaluate("document.activeElement.id") == "error-summary"
-    assert "What happened?" in page.get_by_role("alert").inner_text()
+    assert "Describe what happened." in page.get_by_role("alert").inner_text()
     assert held_files(page) == ["till.png", "door.png"]
     assert_accessible(page)
 
