@@ -157,24 +157,6 @@ def own_queue_q(scope: MemberScope) -> Q:
     return q
 
 
-def queue_concerns(user: User) -> QuerySet[Concern]:
-    """Open concerns waiting at the person's tier(s), within their scope, soonest due first."""
-    return (
-        Concern.objects.filter(own_queue_q(member_scope(user)), status__in=Concern.OPEN_STATUSES)
-        .select_related(*CONCERN_RELATED)
-        .order_by("resolution_due_at", "pk")
-    )
-
-
-def queue_themes(user: User) -> QuerySet[Theme]:
-    """Open themes waiting at the person's tier(s), within their scope, soonest due first."""
-    return (
-        Theme.objects.filter(own_queue_q(member_scope(user)), status=Theme.Status.OPEN)
-        .select_related(*THEME_RELATED)
-        .order_by("resolution_due_at", "pk")
-    )
-
-
 def item_for_user(user: User, kind: str, pk: int) -> Concern | Theme:
     """The concern or theme with this id if the person may see it, else 404."""
     queryset: QuerySet[Concern] | QuerySet[Theme]
