@@ -13,11 +13,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from dorset_bcp.files import sandboxed_file_response
 from engagement.models import Business
 
 from . import selectors, services
@@ -97,18 +98,13 @@ def resource_document(request, slug):
     resource = _get_resource(request.user, slug)
     if not resource.document:
         raise Http404("This resource has no document.")
-    try:
-        handle = resource.document.open("rb")
-    except FileNotFoundError:
-        raise Http404("This document is no longer available.") from None
-    response = FileResponse(
-        handle,
+    return sandboxed_file_response(
+        resource.document,
         content_type="application/pdf",
         as_attachment=True,
         filename=resource.document_name or f"{resource.slug}.pdf",
+        missing="This document is no longer available.",
     )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 # Watch schemes
