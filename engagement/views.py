@@ -39,13 +39,13 @@ from .forms import (
 )
 from .models import (
     Attachment,
-    Business,
     Concern,
     ConcernUpdate,
     HeldAttachment,
     Outcome,
     Signpost,
 )
+from .selectors import businesses_of_user
 
 MY_CONCERNS_PAGE_SIZE = 20
 # allauth's rate limit (ACCOUNT_RATE_LIMITS) on asking for a guest's private link again.
@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 
 def _businesses_for(user):
-    return Business.objects.filter(memberships__user=user).select_related("npt_area")
+    return businesses_of_user(user).select_related("npt_area")
 
 
 def _concerns_for(user):

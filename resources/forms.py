@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from engagement.forms import TEXT_LIMIT
 from engagement.models import Business, Sector, User
+from engagement.selectors import businesses_of_user
 from engagement.uploads import check_pdf, display_name, looks_like_pdf
 
 from .models import Alert, Resource, SchemeMembership, Topic, WatchScheme
@@ -192,7 +193,7 @@ class _UserBusinessField(forms.ModelChoiceField):
 
 
 def _user_businesses(user):
-    return Business.objects.filter(memberships__user=user).order_by("name")
+    return businesses_of_user(user).order_by("name")
 
 
 class ApplyForm(forms.Form):
