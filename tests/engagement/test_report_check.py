@@ -377,7 +377,7 @@ def test_it_deletes_the_files_held_for_a_person_with_their_account(
 
 
 def test_it_shows_a_guests_linked_report_to_partners_only_once_confirmed(client, area):
-    from escalation.review import linked_concerns
+    from escalation.selectors import linked_concerns
 
     theme = factories.ThemeFactory(npt_area=area)
     data = factories.guest_form_data()
