@@ -479,7 +479,8 @@ X_FRAME_OPTIONS = "DENY"
 # inline script, inline style or style attribute (tests/browser/test_csp.py walks them in
 # Chromium and fails on any violation), so there are no nonces and no 'unsafe-inline'. data:
 # images are Bootstrap's own icons (select arrows, checkboxes), written into its stylesheet.
-# Attachment downloads carry a stricter sandboxed policy of their own (engagement/views.py).
+# Stored files (attachments, documents, data copies) carry a stricter sandboxed policy of their
+# own (dorset_bcp/files.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

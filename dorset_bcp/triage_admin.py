@@ -23,9 +23,14 @@ from engagement.models import Concern, ResponseTemplate
 
 
 class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under their parent in the admin, never added, changed or deleted there."""
+
     extra = 0
     can_delete = False
     show_change_link = False
+    # True where the rows are part of the parent's record (an item's history, its files):
+    # whoever may see the parent sees them. False: the model's own view permission decides.
+    shown_with_parent = True
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -33,8 +38,11 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def has_view_permission(self, request, obj=None):
-        return True
+        return self.shown_with_parent or super().has_view_permission(request, obj)
 
 
 def status_words(code: str) -> str:

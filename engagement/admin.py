@@ -284,11 +284,34 @@ class AttachmentInline(ReadOnlyInline):
     model = Attachment
     fields = ["download", "content_type", "size", "created_at"]
     readonly_fields = fields
+    attachment_route = "engagement_concern_attachment"  # ConcernAttachmentsMixin's URL name
 
     @admin.display(description="file")
     def download(self, obj):
-        url = reverse("admin:engagement_concern_attachment", args=[obj.concern_id, obj.pk])
+        url = reverse(f"admin:{self.attachment_route}", args=[obj.concern_id, obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj.original_name)
+
+
+class ConcernAttachmentsMixin:
+    """A concern page's files, downloaded sandboxed by whoever may see the concern."""
+
+    attachment_route = "engagement_concern_attachment"
+
+    def get_extra_urls(self):
+        return [
+            path(
+                "<int:object_id>/attachments/<int:pk>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name=self.attachment_route,
+            ),
+        ]
+
+    def attachment_view(self, request, object_id, pk):
+        concern = self._item_or_404(request, object_id)
+        attachment = concern.attachments.filter(pk=pk).first()
+        if attachment is None:
+            raise Http404("No such file.")
+        return attachment_response(attachment)
 
 
 class ConcernEventInline(EventWordsMixin, ReadOnlyInline):
@@ -582,7 +605,7 @@ CONCERN_REPORT_FIELDSETS = [
 
 
 @admin.register(Concern)
-class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
+class ConcernAdmin(ConcernAttachmentsMixin, TriageAdminMixin, NPTScopedAdmin):
     triage_actions = TRIAGE_ACTIONS
     triage_watch = ("status", "tier", "priority", "assigned_officer")
     # A concern's page on the site is the business's own (/my/concerns/…): officers cannot open
@@ -809,22 +832,6 @@ class ConcernAdmin(TriageAdminMixin, NPTScopedAdmin):
         for template in ResponseTemplate.objects.offered_for(item).filter(used_for__in=names):
             offered[template.used_for].append(template)
         return offered
-
-    def get_extra_urls(self):
-        return [
-            path(
-                "<int:object_id>/attachments/<int:pk>/",
-                self.admin_site.admin_view(self.attachment_view),
-                name="engagement_concern_attachment",
-            ),
-        ]
-
-    def attachment_view(self, request, object_id, pk):
-        concern = self._item_or_404(request, object_id)
-        attachment = concern.attachments.filter(pk=pk).first()
-        if attachment is None:
-            raise Http404("No such file.")
-        return attachment_response(attachment)
 
     @admin.action(description="Assign the selected concerns to me")
     def assign_to_me(self, request, queryset):

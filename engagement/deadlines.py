@@ -8,14 +8,6 @@ from django.utils import timezone
 
 WORKDAY_START = dt.time(9, 0)
 
-# Working days to first response and to resolution at tier 1, by priority.
-DEFAULT_TIER1_POLICY = {
-    "urgent": (1, 5),
-    "high": (2, 10),
-    "normal": (3, 20),
-    "low": (5, 30),
-}
-
 # What a fresh installation seeds into escalation.DeadlinePolicy (editable in the admin), and
 # what is used for a tier and priority whose row an administrator deleted: working days to
 # first response, to resolution, and the warning point (working days before each deadline).
@@ -96,15 +88,6 @@ def working_days_between(start: dt.datetime, end: dt.datetime) -> int:
     for year in range(first.year, last.year + 1):
         count -= sum(1 for day in _weekday_bank_holidays(year) if first < day <= last)
     return count
-
-
-def tier1_deadlines(start: dt.datetime, priority: str) -> tuple[dt.datetime, dt.datetime]:
-    """Tier-1 deadlines under the seeded default policy, without touching the database.
-
-    Services use deadlines_for(), which reads the policy as edited in the admin.
-    """
-    first_response, resolution = DEFAULT_TIER1_POLICY[priority]
-    return add_working_days(start, first_response), add_working_days(start, resolution)
 
 
 def policy_table() -> dict[tuple[int, str], tuple[int, int, int]]:

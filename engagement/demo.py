@@ -23,6 +23,7 @@ from .models import (
     SpecialistTeamMember,
     User,
 )
+from .selectors import businesses_of_user
 
 # (name, districts, group) — approximate, for the demo only.
 GEOGRAPHY = [
@@ -290,7 +291,7 @@ def seed_concerns(users: dict[str, User], areas: dict[str, NPTArea]) -> None:
 
 
 def _business(owner, name, sector, size_band, address, town, postcode, is_rural=False):
-    business = Business.objects.filter(name=name, memberships__user=owner).first()
+    business = businesses_of_user(owner).filter(name=name).first()
     if business is None:
         business = services.business_create(
             owner=owner,

@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from . import uploads
 from .models import Business, Concern, ConcernCategory, Sector
 from .postcodes import normalise_postcode
+from .selectors import businesses_of_user
 from .services import ConcernDetails, npt_for_postcode
 
 TEXT_LIMIT = 5000
@@ -470,7 +471,7 @@ class ConcernForm(ConcernFieldsMixin):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        businesses = Business.objects.filter(memberships__user=user)
+        businesses = businesses_of_user(user)
         field = self.fields["business"]
         field.queryset = businesses
         # Read the person's businesses once, for the choices and the view's "add one first";

@@ -728,10 +728,6 @@ class ConcernUpdate(models.Model):
             return f"Advice from the {self.specialist_team}"
         return self.get_kind_display()
 
-    @property
-    def is_public(self):
-        return self.kind in self.PUBLIC_KINDS
-
 
 class ConcernEvent(ItemEvent):
     """One state change of a concern, written once and never edited."""

@@ -15,6 +15,7 @@ from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from dorset_bcp.db import race_winner
 from dorset_bcp.event_log import erase_with_events
 
 from . import deadlines
@@ -193,12 +194,9 @@ def concern_submit(
             else:
                 _notify_submitted(concern)
                 concern_refer_to_specialists(concern=concern)
-    except IntegrityError:
+    except IntegrityError as error:
         # Two submissions of the same form raced; the other one created the concern.
-        existing = Concern.objects.filter(submission_key=submission_key).first()
-        if existing is None:
-            raise
-        return existing, None
+        return race_winner(Concern.objects.filter(submission_key=submission_key), error), None
     return concern, token
 
 

@@ -11,8 +11,6 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import Http404
-from django.urls import path, reverse
-from django.utils.html import format_html
 
 from . import services
 from .admin import (
@@ -20,6 +18,7 @@ from .admin import (
     TRIAGE_ACTIONS,
     AttachmentInline,
     ConcernAdmin,
+    ConcernAttachmentsMixin,
     ConcernEventInline,
     ConcernUpdateInline,
     TriageAction,
@@ -38,7 +37,6 @@ from .models import (
     SpecialistTeamMember,
     User,
 )
-from .views import attachment_response
 
 
 def specialist_team_ids(request) -> list[int]:
@@ -163,16 +161,12 @@ SPECIALIST_ACTIONS = {
 
 
 class SpecialistAttachmentInline(AttachmentInline):
-    @admin.display(description="file")
-    def download(self, obj):
-        url = reverse(
-            "admin:engagement_specialistconcern_attachment", args=[obj.concern_id, obj.pk]
-        )
-        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+    attachment_route = "engagement_specialistconcern_attachment"
 
 
 @admin.register(SpecialistConcern)
-class SpecialistConcernAdmin(TriageAdminMixin, admin.ModelAdmin):
+class SpecialistConcernAdmin(ConcernAttachmentsMixin, TriageAdminMixin, admin.ModelAdmin):
+    attachment_route = "engagement_specialistconcern_attachment"
     triage_actions = SPECIALIST_ACTIONS
     change_form_template = "admin/engagement/specialistconcern/change_form.html"
     view_on_site = False
@@ -302,19 +296,3 @@ class SpecialistConcernAdmin(TriageAdminMixin, admin.ModelAdmin):
         if item is None:
             raise Http404("Nothing here.")
         return item
-
-    def get_extra_urls(self):
-        return [
-            path(
-                "<int:object_id>/attachments/<int:pk>/",
-                self.admin_site.admin_view(self.attachment_view),
-                name="engagement_specialistconcern_attachment",
-            ),
-        ]
-
-    def attachment_view(self, request, object_id, pk):
-        concern = self._item_or_404(request, object_id)
-        attachment = concern.attachments.filter(pk=pk).first()
-        if attachment is None:
-            raise Http404("No such file.")
-        return attachment_response(attachment)

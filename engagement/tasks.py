@@ -1,18 +1,11 @@
 from celery import shared_task
 from celery.signals import worker_process_init
 from django.core.management import call_command
-from django.db import InterfaceError, OperationalError
+
+from dorset_bcp.celery import RETRY
 
 from . import emails, services
 
-# Transient trouble (a locked SQLite file, a dropped database connection) is retried with
-# backoff; anything else is a bug and fails loudly. Every task is safe to run twice.
-RETRY = {
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "max_retries": 5,
-}
 # Sending waits up to EMAIL_TIMEOUT (75 s) per step for a slow relay; the sweep stops claiming
 # after emails.SWEEP_BUDGET_SECONDS. The hard limit stays below emails.UNKNOWN_OUTCOME_AFTER,
 # so an attempt cut off by it is over before anyone may try that email again.

@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from dorset_bcp import throttles
+from dorset_bcp.files import sandboxed_file_response
 from dorset_bcp.throttles import Limit
 
 from . import emails, services, similar
@@ -38,13 +39,13 @@ from .forms import (
 )
 from .models import (
     Attachment,
-    Business,
     Concern,
     ConcernUpdate,
     HeldAttachment,
     Outcome,
     Signpost,
 )
+from .selectors import businesses_of_user
 
 MY_CONCERNS_PAGE_SIZE = 20
 # allauth's rate limit (ACCOUNT_RATE_LIMITS) on asking for a guest's private link again.
@@ -57,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 
 def _businesses_for(user):
-    return Business.objects.filter(memberships__user=user).select_related("npt_area")
+    return businesses_of_user(user).select_related("npt_area")
 
 
 def _concerns_for(user):
@@ -872,18 +873,13 @@ def attachment_download(request, reference, pk):
 
 
 def attachment_response(attachment: Attachment) -> FileResponse:
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("This file is no longer available.") from None
-    response = FileResponse(
-        handle,
+    return sandboxed_file_response(
+        attachment.file,
         content_type=attachment.content_type,
         as_attachment=attachment.content_type == "application/pdf",
         filename=attachment.original_name,
+        missing="This file is no longer available.",
     )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 @login_required

@@ -11,12 +11,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from dorset_bcp.item_forms import ItemStateForm
+from engagement.forms import TEXT_LIMIT
 from engagement.models import Concern
 
 from . import review
 from .models import PartnerOrganisation
 
-TEXT_LIMIT = 5000
 MAX_ACTIONS = 10
 
 

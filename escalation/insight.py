@@ -20,7 +20,7 @@ from functools import cached_property
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from engagement.models import Concern, ConcernCategory, NPTArea, Outcome
+from engagement.models import Concern, ConcernCategory, Outcome
 
 from .models import (
     Grain,
@@ -32,7 +32,7 @@ from .models import (
     Theme,
     ThemeEvent,
 )
-from .selectors import MemberScope
+from .selectors import MemberScope, area_q, areas_in_scope
 from .services.items import RULE_OVERDUE
 
 MONTHS = 12
@@ -170,7 +170,7 @@ class Figures:
 
     def area_q(self, prefix: str = "") -> Q:
         """The NPT areas counted: the county, the chosen ones, or the person's groups' areas."""
-        q = _area_q(self.scope, prefix)
+        q = area_q(self.scope, prefix)
         if self.areas is not None:
             q &= Q(**{f"{prefix}npt_area__in": self.areas})
         return q
@@ -255,27 +255,13 @@ class Figures:
         }
 
     def npt_areas(self):
-        if self.scope.is_partnership:
-            areas = NPTArea.objects.all()
-            if self.areas is not None:
-                areas = areas.filter(pk__in=self.areas)
-        elif self.scope.group_ids:
-            areas = NPTArea.objects.filter(group__in=self.scope.group_ids)
-        else:
-            areas = NPTArea.objects.none()
-        return areas.order_by("name")
+        areas = areas_in_scope(self.scope)
+        if self.areas is not None:
+            areas = areas.filter(pk__in=self.areas)
+        return areas
 
     def themes(self):
         return Theme.objects.filter(self.area_q())
-
-
-def _area_q(scope: MemberScope, prefix: str = "") -> Q:
-    """The NPT areas a person's insight covers: the county, or their groups' areas."""
-    if scope.is_partnership:
-        return Q()
-    if scope.group_ids:
-        return Q(**{f"{prefix}npt_area__group__in": scope.group_ids})
-    return Q(pk__in=[])
 
 
 def as_of() -> dt.datetime | None:

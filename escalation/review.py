@@ -34,8 +34,6 @@ from . import selectors
 from .models import Decision, Theme
 from .selectors import MemberScope
 
-KINDS = ("concern", "theme")
-
 PRIORITY_RANK = {
     Concern.Priority.URGENT: 0,
     Concern.Priority.HIGH: 1,

@@ -100,22 +100,30 @@ def member_scope(user: User) -> MemberScope:
     return scope
 
 
-def _area_filter(scope: MemberScope, prefix: str = "") -> Q | None:
+def area_q(scope: MemberScope, prefix: str = "") -> Q:
+    """The NPT areas in a person's scope, as a filter on rows with an `npt_area`: the county
+    for Partnership members, their groups' areas for a group's, none for anyone else."""
     if scope.is_partnership:
         return Q()
     if scope.group_ids:
         return Q(**{f"{prefix}npt_area__group__in": scope.group_ids})
-    return None
+    return Q(pk__in=[])
+
+
+def areas_in_scope(scope: MemberScope) -> QuerySet[NPTArea]:
+    """The NPT areas themselves, by name (see area_q)."""
+    if scope.is_partnership:
+        return NPTArea.objects.order_by("name")
+    return NPTArea.objects.filter(group__in=scope.group_ids).order_by("name")
 
 
 def concerns_in_scope(user: User) -> QuerySet[Concern]:
     """Concerns a group or partnership member may open: above tier 1 now or at some time."""
     scope = member_scope(user)
-    area = _area_filter(scope)
-    if area is None:
+    if not scope.is_member:
         return Concern.objects.none()
     return (
-        Concern.objects.filter(area)
+        Concern.objects.filter(area_q(scope))
         .filter(Q(tier__gte=Concern.Tier.GROUP) | _EVER_ESCALATED)
         .select_related(*CONCERN_RELATED)
     )
@@ -127,11 +135,11 @@ def concerns_above_npt_in_scope(user: User) -> QuerySet[Concern]:
     Every one of them is in scope by its tier alone, so this leaves out the question of past
     escalations, which PostgreSQL can only answer by probing the events of each row.
     """
-    area = _area_filter(member_scope(user))
-    if area is None:
+    scope = member_scope(user)
+    if not scope.is_member:
         return Concern.objects.none()
     return (
-        Concern.objects.filter(area)
+        Concern.objects.filter(area_q(scope))
         .filter(tier__gte=Concern.Tier.GROUP)
         .select_related(*CONCERN_RELATED)
     )
@@ -140,10 +148,9 @@ def concerns_above_npt_in_scope(user: User) -> QuerySet[Concern]:
 def themes_in_scope(user: User) -> QuerySet[Theme]:
     """Themes a group or partnership member may open (all tiers: a theme is born above tier 1)."""
     scope = member_scope(user)
-    area = _area_filter(scope)
-    if area is None:
+    if not scope.is_member:
         return Theme.objects.none()
-    return Theme.objects.filter(area).select_related(*THEME_RELATED)
+    return Theme.objects.filter(area_q(scope)).select_related(*THEME_RELATED)
 
 
 def own_queue_q(scope: MemberScope) -> Q:
@@ -155,24 +162,6 @@ def own_queue_q(scope: MemberScope) -> Q:
     if scope.is_partnership:
         q |= Q(tier=Concern.Tier.PARTNERSHIP)
     return q
-
-
-def queue_concerns(user: User) -> QuerySet[Concern]:
-    """Open concerns waiting at the person's tier(s), within their scope, soonest due first."""
-    return (
-        Concern.objects.filter(own_queue_q(member_scope(user)), status__in=Concern.OPEN_STATUSES)
-        .select_related(*CONCERN_RELATED)
-        .order_by("resolution_due_at", "pk")
-    )
-
-
-def queue_themes(user: User) -> QuerySet[Theme]:
-    """Open themes waiting at the person's tier(s), within their scope, soonest due first."""
-    return (
-        Theme.objects.filter(own_queue_q(member_scope(user)), status=Theme.Status.OPEN)
-        .select_related(*THEME_RELATED)
-        .order_by("resolution_due_at", "pk")
-    )
 
 
 def item_for_user(user: User, kind: str, pk: int) -> Concern | Theme:
@@ -373,12 +362,6 @@ def item_holder(item: Concern | Theme) -> Holder:
 
 
 # The review area's lists and the item page.
-
-
-def areas_in_scope(scope: MemberScope) -> QuerySet[NPTArea]:
-    if scope.is_partnership:
-        return NPTArea.objects.order_by("name")
-    return NPTArea.objects.filter(group__in=scope.group_ids).order_by("name")
 
 
 def categories() -> QuerySet[ConcernCategory]:

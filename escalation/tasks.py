@@ -8,27 +8,15 @@ Schedules live in settings.CELERY_BEAT_SCHEDULE; nothing here uses an ETA or cou
 import datetime as dt
 import logging
 import time
-from typing import Any
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from dorset_bcp.celery import RETRY
 
 from . import rollup
 from .services import notifications, sweep, themes
 
 logger = logging.getLogger(__name__)
-
-# Transient trouble only: a dropped or locked database, a broker blip while emails are queued.
-# Anything else is a bug and fails loudly rather than retrying forever.
-TRANSIENT = (OperationalError, InterfaceError, BrokerOperationalError)
-RETRY: dict[str, Any] = {
-    "autoretry_for": TRANSIENT,
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 # A run killed by its hard limit has its committed moves counted and tallied already; once it

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from dorset_bcp.db import race_winner
 from dorset_bcp.event_log import erase_with_events, event_erasure
 from engagement.emails import email_queue, publish_or_leave_to_sweep
 from engagement.models import (
@@ -32,6 +33,7 @@ from engagement.models import (
     OutboundEmail,
     User,
 )
+from engagement.selectors import businesses_of_user
 
 from .models import REMOVED, REMOVED_BY_SCHEDULE, DataExport, DisposalLog, RetentionRule
 
@@ -84,8 +86,9 @@ def export_request(*, user: User) -> tuple[DataExport, bool]:
             # The partial unique constraint decides between two clicks at once.
             with transaction.atomic():
                 export = DataExport.objects.create(user=user)
-        except IntegrityError:
-            return DataExport.objects.get(user=user, status=DataExport.Status.PENDING), False
+        except IntegrityError as error:
+            pending = DataExport.objects.filter(user=user, status=DataExport.Status.PENDING)
+            return race_winner(pending, error), False
         transaction.on_commit(lambda: _enqueue_build(export.pk))
     return export, True
 
@@ -392,7 +395,7 @@ def person_erase(*, user: User) -> list[int]:
 
     now = timezone.now()
     sole_business_ids = list(
-        Business.objects.filter(memberships__user=user)
+        businesses_of_user(user)
         .annotate(people=Count("memberships"))
         .filter(people=1)
         .values_list("pk", flat=True)

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from engagement.tasks import RETRY
+from dorset_bcp.celery import RETRY
 
 from . import services
 from .models import RetentionRule

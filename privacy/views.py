@@ -1,9 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+
+from dorset_bcp.files import sandboxed_file_response
 
 from . import services
 from .models import Page, RetentionRule
@@ -37,18 +39,13 @@ def export_download(request, token):
     export = services.export_for_token(token=token, user=request.user)
     if export is None:
         raise Http404("This link has expired or is not yours. Ask for a new copy of your data.")
-    try:
-        handle = export.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("This copy has been deleted. Ask for a new copy of your data.") from None
-    response = FileResponse(
-        handle,
+    return sandboxed_file_response(
+        export.file,
         content_type="application/zip",
         as_attachment=True,
         filename=f"my-data-{export.ready_at:%Y-%m-%d}.zip",
+        missing="This copy has been deleted. Ask for a new copy of your data.",
     )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 def _blocks(body: str) -> list[dict]:

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from dorset_bcp.admin_widgets import NamedWidgetsAdminMixin
+from dorset_bcp.triage_admin import ReadOnlyInline
 
 from . import services
 from .forms import ResourceAdminForm, SeminarCancelForm, WatchSchemeAdminForm
@@ -44,21 +45,6 @@ class HttpsLinksMixin:
         if isinstance(db_field, models.URLField):
             kwargs.setdefault("assume_scheme", "https")
         return super().formfield_for_dbfield(db_field, request, **kwargs)
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class NoDeleteMixin:
@@ -137,6 +123,8 @@ class SpecialistContactAdmin(NamedWidgetsAdminMixin, HttpsLinksMixin, admin.Mode
 
 
 class SchemeMembershipInline(ReadOnlyInline):
+    shown_with_parent = False
+    show_change_link = True
     model = SchemeMembership
     fields = ["business", "status", "contact", "alert_preference", "applied_at"]
     readonly_fields = fields
@@ -275,6 +263,8 @@ class AlertDeliveryAdmin(ReadOnlyAdmin):
 
 
 class BookingInline(ReadOnlyInline):
+    shown_with_parent = False
+    show_change_link = True
     model = Booking
     fields = ["user", "business", "status", "created_at", "confirmed_at", "reminder_sent_at"]
     readonly_fields = fields

@@ -11,7 +11,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 from django.utils import timezone
 
-from engagement.models import Business, ConcernCategory, Sector, User
+from engagement.models import ConcernCategory, Sector, User
+from engagement.selectors import businesses_of_user
 
 from . import services
 from .models import (
@@ -464,8 +465,8 @@ def seed_activity(editor: User | None, schemes: list[WatchScheme], seminars: lis
     if owner is None or editor is None:
         return
     by_slug = {s.slug: s for s in schemes}
-    shop = Business.objects.filter(memberships__user=owner, sector=Sector.RETAIL).first()
-    cafe = Business.objects.filter(memberships__user=owner, sector=Sector.HOSPITALITY).first()
+    shop = businesses_of_user(owner).filter(sector=Sector.RETAIL).first()
+    cafe = businesses_of_user(owner).filter(sector=Sector.HOSPITALITY).first()
     if shop is not None:
         membership = services.membership_apply(
             scheme=by_slug["shop-watch"],

@@ -4,12 +4,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from engagement.forms import TEXT_LIMIT
 from engagement.models import Business, Sector, User
+from engagement.selectors import businesses_of_user
 from engagement.uploads import check_pdf, display_name, looks_like_pdf
 
 from .models import Alert, Resource, SchemeMembership, Topic, WatchScheme
 
-TEXT_LIMIT = 5000
 DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -192,7 +193,7 @@ class _UserBusinessField(forms.ModelChoiceField):
 
 
 def _user_businesses(user):
-    return Business.objects.filter(memberships__user=user).order_by("name")
+    return businesses_of_user(user).order_by("name")
 
 
 class ApplyForm(forms.Form):

@@ -155,12 +155,6 @@ def alert_sending(alert: Alert) -> dict:
     )
 
 
-def schemes_with_pending_counts() -> QuerySet[WatchScheme]:
-    return WatchScheme.objects.annotate(
-        pending_count=Count("memberships", filter=Q(memberships__status="pending"))
-    )
-
-
 # Seminars
 
 

@@ -12,6 +12,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from dorset_bcp.db import race_winner
 from engagement.emails import (
     RenderedEmail,
     email_blank,
@@ -20,7 +21,8 @@ from engagement.emails import (
     email_render,
     publish_or_leave_to_sweep,
 )
-from engagement.models import Business, BusinessMembership, User
+from engagement.models import Business, User
+from engagement.selectors import businesses_of_user
 
 from . import selectors
 from .models import (
@@ -56,7 +58,7 @@ def _event(kind, *, actor=None, detail="", **links) -> CommunityEvent:
 
 
 def _require_member_of(user: User, business: Business) -> None:
-    if not BusinessMembership.objects.filter(user=user, business=business).exists():
+    if not businesses_of_user(user).filter(pk=business.pk).exists():
         raise PermissionDenied("You can act only for businesses you belong to.")
 
 
@@ -147,14 +149,14 @@ def membership_apply(
             _event(CommunityEvent.Kind.APPLIED, actor=user, membership=membership)
             for to in _scheme_managers_emails(scheme):
                 email_queue(to=to, template="watch_application", context={"membership": membership})
-    except IntegrityError:
+    except IntegrityError as error:
         # A double submission raced this one; the other created the application.
-        existing = SchemeMembership.objects.filter(
-            scheme=scheme, business=business, status__in=SchemeMembership.OPEN_STATUSES
-        ).first()
-        if existing is None:
-            raise
-        return existing
+        return race_winner(
+            SchemeMembership.objects.filter(
+                scheme=scheme, business=business, status__in=SchemeMembership.OPEN_STATUSES
+            ),
+            error,
+        )
     return membership
 
 
@@ -319,11 +321,8 @@ def alert_post(
             _event(CommunityEvent.Kind.ALERT_POSTED, actor=actor, alert=alert, detail=title)
             # Thousands of members are emailed by a task, not in the coordinator's request.
             transaction.on_commit(lambda: _enqueue_alert(alert.pk))
-    except IntegrityError:
-        existing = Alert.objects.filter(submission_key=submission_key).first()
-        if existing is None:
-            raise
-        return existing
+    except IntegrityError as error:
+        return race_winner(Alert.objects.filter(submission_key=submission_key), error)
     return alert
 
 
@@ -590,14 +589,12 @@ def seminar_book(*, seminar: Seminar, user: User, business: Business) -> Booking
                 template="seminar_booked" if has_place else "seminar_waitlisted",
                 context={"booking": booking, "seminar": seminar},
             )
-    except IntegrityError:
+    except IntegrityError as error:
         # Without row locks (SQLite) a double submission can reach the constraint instead.
-        existing = Booking.objects.filter(
-            seminar=seminar, user=user, status__in=Booking.LIVE_STATUSES
-        ).first()
-        if existing is None:
-            raise
-        return existing
+        return race_winner(
+            Booking.objects.filter(seminar=seminar, user=user, status__in=Booking.LIVE_STATUSES),
+            error,
+        )
     return booking
 
 

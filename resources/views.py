@@ -13,12 +13,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from engagement.models import Business
+from dorset_bcp.files import sandboxed_file_response
+from engagement.selectors import businesses_of_user
 
 from . import selectors, services
 from .forms import (
@@ -97,18 +98,13 @@ def resource_document(request, slug):
     resource = _get_resource(request.user, slug)
     if not resource.document:
         raise Http404("This resource has no document.")
-    try:
-        handle = resource.document.open("rb")
-    except FileNotFoundError:
-        raise Http404("This document is no longer available.") from None
-    response = FileResponse(
-        handle,
+    return sandboxed_file_response(
+        resource.document,
         content_type="application/pdf",
         as_attachment=True,
         filename=resource.document_name or f"{resource.slug}.pdf",
+        missing="This document is no longer available.",
     )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 # Watch schemes
@@ -142,14 +138,14 @@ def _scheme_page(request, scheme, *, apply_form=None, preference_forms=None, sta
                 prefix=f"m{membership.pk}",
             )
         joined = {m.business_id for m in memberships}
-        can_apply = Business.objects.filter(memberships__user=request.user).exclude(pk__in=joined)
+        can_apply = businesses_of_user(request.user).exclude(pk__in=joined)
         if apply_form is None:
             apply_form = ApplyForm(user=request.user)
             apply_form.fields["business"].queryset = can_apply
         context.update(
             memberships=memberships,
             apply_form=apply_form,
-            has_businesses=Business.objects.filter(memberships__user=request.user).exists(),
+            has_businesses=businesses_of_user(request.user).exists(),
             can_apply=can_apply.exists(),
             is_member=any(m.status == SchemeMembership.Status.APPROVED for m in memberships),
             can_manage=selectors.can_manage_scheme(request.user, scheme)
@@ -414,7 +410,7 @@ def _seminar_page(request, seminar, *, form=None, status=200):
         context.update(
             booking=booking,
             waiting_position=selectors.waiting_position(booking) if booking else None,
-            has_businesses=Business.objects.filter(memberships__user=request.user).exists(),
+            has_businesses=businesses_of_user(request.user).exists(),
             form=form or BookingForm(user=request.user),
         )
     return render(request, "resources/seminar_detail.html", context, status=status)

@@ -106,11 +106,12 @@ class ConcernFactory(factory.django.DjangoModelFactory):
     )
     submission_key = factory.LazyFunction(uuid.uuid4)
     created_at = factory.LazyFunction(timezone.now)
+    # Tier 1 under the seeded default policy, without touching the database.
     first_response_due_at = factory.LazyAttribute(
-        lambda o: deadlines.tier1_deadlines(o.created_at, "normal")[0]
+        lambda o: deadlines.add_working_days(o.created_at, deadlines.DEFAULT_POLICY[1, "normal"][0])
     )
     resolution_due_at = factory.LazyAttribute(
-        lambda o: deadlines.tier1_deadlines(o.created_at, "normal")[1]
+        lambda o: deadlines.add_working_days(o.created_at, deadlines.DEFAULT_POLICY[1, "normal"][1])
     )
     reference = factory.Sequence(lambda n: f"DBC-2026-{900000 + n:06d}")
 

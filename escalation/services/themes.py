@@ -11,6 +11,7 @@ from django.db.models import Count, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from dorset_bcp.db import race_winner
 from engagement import deadlines
 from engagement.emails import email_queue
 from engagement.models import Concern, ConcernEvent, Outcome, User
@@ -258,14 +259,12 @@ def _open_theme(
                     table=table,
                 ),
             )
-    except IntegrityError:
+    except IntegrityError as error:
         # Another run opened it a moment ago (the partial unique constraint): extend theirs.
-        return (
-            Theme.objects.select_for_update().get(
-                category_id=category_id, npt_area_id=npt_area_id, status=Theme.Status.OPEN
-            ),
-            False,
+        theirs = Theme.objects.select_for_update().filter(
+            category_id=category_id, npt_area_id=npt_area_id, status=Theme.Status.OPEN
         )
+        return race_winner(theirs, error), False
     theme = Theme.objects.select_related("category", "npt_area").get(pk=theme.pk)
     theme.reference = f"THM-{now.year}-{theme.pk:05d}"
     theme.title = f"{theme.category.name} in {theme.npt_area.name}"

@@ -7,9 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engagement.deadlines import (
+    DEFAULT_POLICY,
     add_working_days,
+    deadlines_for,
     is_working_day,
-    tier1_deadlines,
     working_days_between,
 )
 
@@ -101,7 +102,8 @@ def test_it_knows_weekends_and_bank_holidays_are_not_working_days():
 )
 def test_it_sets_tier1_deadlines_by_priority(priority, first_response, resolution):
     start = at(2026, 6, 1)
-    assert tier1_deadlines(start, priority) == (
+    due = deadlines_for(tier=1, priority=priority, start=start, table=DEFAULT_POLICY)
+    assert (due["first_response_due_at"], due["resolution_due_at"]) == (
         add_working_days(start, first_response),
         add_working_days(start, resolution),
     )

@@ -368,7 +368,7 @@ def test_it_posts_a_public_update_and_emails_the_reporter(concern, npt_officer):
         concern=concern, actor=npt_officer, body="We will patrol your street tonight."
     )
     concern.refresh_from_db()
-    assert update.kind == ConcernUpdate.Kind.PUBLIC and update.is_public
+    assert update.kind == ConcernUpdate.Kind.PUBLIC
     assert concern.status == Concern.Status.IN_PROGRESS
     assert concern.first_responded_at is not None
     assert kinds(concern) == ["update"]
@@ -382,7 +382,7 @@ def test_it_adds_an_internal_note_without_emailing_anyone(concern, npt_officer):
         concern=concern, actor=npt_officer, body="Known shoplifters; see intel log."
     )
     concern.refresh_from_db()
-    assert note.kind == ConcernUpdate.Kind.INTERNAL and not note.is_public
+    assert note.kind == ConcernUpdate.Kind.INTERNAL
     assert concern.status == Concern.Status.NEW
     assert kinds(concern) == ["note"]
     assert not OutboundEmail.objects.exists()

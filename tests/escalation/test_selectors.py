@@ -5,9 +5,16 @@ from django.http import Http404
 
 from engagement.models import Concern, ConcernEvent
 from escalation import selectors, services
+from escalation.models import Theme
 from tests import factories
 
 from .conftest import concern_at_tier
+
+
+def queue(model, user):
+    """Open items waiting at the person's tier(s), within their scope."""
+    scope = selectors.member_scope(user)
+    return model.objects.filter(selectors.own_queue_q(scope), status__in=model.OPEN_STATUSES)
 
 
 @pytest.fixture
@@ -58,15 +65,15 @@ def test_nobody_else_sees_items_above_tier_1(request, items, person):
 
     assert not selectors.concerns_in_scope(user).exists()
     assert not selectors.themes_in_scope(user).exists()
-    assert selectors.queue_concerns(user).count() == 0
+    assert queue(Concern, user).count() == 0
 
 
 def test_the_queue_holds_open_items_at_the_persons_tier(items, group_member, partnership_member):
     Concern.objects.filter(pk=items["poole_t2"].pk).update(status=Concern.Status.IN_PROGRESS)
 
-    assert list(selectors.queue_concerns(group_member)) == [items["poole_t2"]]
-    assert list(selectors.queue_themes(group_member)) == [items["poole_theme"]]
-    assert set(selectors.queue_concerns(partnership_member)) == {
+    assert list(queue(Concern, group_member)) == [items["poole_t2"]]
+    assert list(queue(Theme, group_member)) == [items["poole_theme"]]
+    assert set(queue(Concern, partnership_member)) == {
         items["poole_t3"],
         items["dorchester_t3"],
     }
@@ -80,7 +87,7 @@ def test_a_returned_concern_stays_visible_to_the_group_that_returned_it(
     services.item_return(item=concern, actor=group_member, guidance="Back to you.")
 
     assert concern in selectors.concerns_in_scope(group_member)
-    assert concern not in selectors.queue_concerns(group_member)
+    assert concern not in queue(Concern, group_member)
     assert concern not in selectors.concerns_in_scope(other_group_member)
 
 

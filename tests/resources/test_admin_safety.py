@@ -73,3 +73,24 @@ def test_it_lets_an_editor_change_the_signposting_text(client, editor):
     assert listing.status_code == 200
     assert editor.has_perm("engagement.change_signpost")
     assert not editor.has_perm("engagement.delete_signpost")
+
+
+@pytest.mark.parametrize("inline", [BookingInline, SchemeMembershipInline])
+def test_the_inlines_show_their_rows_only_to_those_who_may_view_them(db, inline):
+    # Bookings and memberships are records of their own: seeing a seminar or a scheme does not
+    # show who booked or joined without the permission to view those.
+    request = RequestFactory().get("/")
+    request.user = factories.UserFactory(is_staff=True)
+    parent = Seminar if inline is BookingInline else WatchScheme
+
+    assert inline(parent, admin.site).has_view_permission(request) is False
+
+
+def test_an_items_history_is_shown_with_the_item(db):
+    from engagement.admin import ConcernEventInline
+    from engagement.models import Concern
+
+    request = RequestFactory().get("/")
+    request.user = factories.UserFactory(is_staff=True)
+
+    assert ConcernEventInline(Concern, admin.site).has_view_permission(request) is True
