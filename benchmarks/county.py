@@ -350,7 +350,7 @@ def seed_county(total: int) -> Seeded:
                 first_response_warn_at, first_response_warned_at, resolution_warn_at,
                 resolution_warned_at, overdue_flagged_at, paused_at, resolved_at, outcome_id,
                 outcome_note, reporter_satisfied, closed_at, tracking_token_hash, confirmed_at,
-                submission_key, created_at, updated_at)
+                submission_key, created_at, updated_at, legal_hold, legal_hold_reason)
             SELECT %(concern_base)s + i,
                 'DBC-' || extract(year FROM created)::int || '-'
                     || lpad(id_text, greatest(6, length(id_text)), '0'),
@@ -388,7 +388,7 @@ def seed_county(total: int) -> Seeded:
                 CASE WHEN status = 'closed' THEN {_r(12)} < 0.8 END,
                 CASE WHEN status = 'closed' THEN least(resolved + interval '3 days', %(now)s) END,
                 CASE WHEN guest THEN encode(sha256(('county-' || i)::bytea), 'hex') END,
-                created, md5('county-' || i)::uuid, created, created
+                created, md5('county-' || i)::uuid, created, created, false, ''
             FROM generate_series(1, %(total)s) AS i
             CROSS JOIN LATERAL (SELECT (%(concern_base)s + i)::text AS id_text) AS ids
             CROSS JOIN LATERAL (

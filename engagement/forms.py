@@ -1,6 +1,7 @@
 import calendar
 import datetime as dt
 import re
+import time
 import uuid
 
 from allauth.account.forms import AddEmailForm, ChangeEmailForm, ResetPasswordForm, SignupForm
@@ -10,6 +11,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -314,6 +317,33 @@ class BusinessForm(OneErrorPerField, forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
+# The report form's category choices, kept in each process for a minute: the list is reference
+# data a coordinator edits a few times a year, and reading it was the one query of a guest's
+# GET /report/new/ and /report/guest/. Saving or deleting a category here forgets it at once;
+# another process shows the change within CATEGORY_CHOICES_SECONDS. A choice posted is still
+# checked against the database (ModelChoiceField's queryset), never against this list.
+CATEGORY_CHOICES_SECONDS = 60
+_category_choices: dict = {"until": 0.0, "choices": None}
+
+
+def category_choices(field: forms.ModelChoiceField) -> list:
+    """The field's choices, as its widget would read them from the queryset."""
+    now = time.monotonic()
+    if _category_choices["choices"] is None or now >= _category_choices["until"]:
+        _category_choices["choices"] = [
+            (forms.models.ModelChoiceIteratorValue(field.prepare_value(c), c),
+             field.label_from_instance(c))
+            for c in field.queryset
+        ]  # fmt: skip
+        _category_choices["until"] = now + CATEGORY_CHOICES_SECONDS
+    return _category_choices["choices"]
+
+
+@receiver([post_save, post_delete], sender=ConcernCategory)
+def forget_category_choices(**kwargs) -> None:
+    _category_choices["choices"] = None
+
+
 class ConcernFieldsMixin(OneErrorPerField, forms.Form):
     """The questions every report asks, with or without an account."""
 
@@ -401,6 +431,11 @@ class ConcernFieldsMixin(OneErrorPerField, forms.Form):
         initial=Concern.ContactPreference.EMAIL,
     )
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["category"]
+        field.widget.choices = category_choices(field)
 
     def clean_occurred_on(self):
         occurred_on = self.cleaned_data["occurred_on"]

@@ -16,10 +16,11 @@ must match (somewhere), as in Django's search. On SQLite, the zero-setup develop
 references the same way and the other fields with LIKE, as Django does.
 """
 
+import contextlib
 import re
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorExact
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Lookup, Q, QuerySet, Subquery
 from django.utils.text import smart_split, unescape_string_literal
 
@@ -113,3 +114,21 @@ def concern_search(queryset: QuerySet[Concern], text: str) -> QuerySet[Concern]:
     for word in search_words(text):
         queryset = queryset.filter(word_q(word))
     return queryset
+
+
+@contextlib.contextmanager
+def one_process_plans():
+    """Run a search's queries without PostgreSQL's parallel workers.
+
+    The search's page is the first 50 matches in the workbench order; PostgreSQL reads them
+    down the workbench index, checking each row's words, and, misjudging how many rows a word
+    start matches, plans two parallel workers for it. Starting them cost more than the scan
+    (about 20 ms alone against 80-230 ms with workers on a busy 2-core server), and they take
+    the cores other requests are waiting for. SET LOCAL lasts to the end of this transaction.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield

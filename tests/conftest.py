@@ -93,6 +93,17 @@ def _fresh_cache(settings, request):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_category_choices():
+    # The report form keeps the category choices for a minute (engagement.forms); a test's
+    # categories are rolled back after it, without the signal that would forget them.
+    from engagement.forms import forget_category_choices
+
+    forget_category_choices()
+    yield
+    forget_category_choices()
+
+
+@pytest.fixture(autouse=True)
 def _two_factor_off(settings):
     # Production always asks staff, members and coordinators for the second sign-in step, and
     # refuses to start with it off. Most tests are about what happens after signing in, so the
