@@ -30,6 +30,7 @@ from engagement.models import (
     ConcernEvent,
     ConcernUpdate,
     OutboundEmail,
+    Outcome,
     User,
 )
 
@@ -370,8 +371,15 @@ def _anonymise_concerns(concern_ids: list[int], *, text: str, now: dt.datetime) 
                 ConcernEvent.Kind.REOPENED,
                 ConcernEvent.Kind.CLOSED,
                 ConcernEvent.Kind.REPLIED,
+                # Their reason for withdrawing, and the names of the files they added.
+                ConcernEvent.Kind.WITHDRAWN,
+                ConcernEvent.Kind.ATTACHED,
             ],
         ).exclude(detail="").update(detail=text)
+    # A withdrawn concern's outcome note is the reporter's own reason, not an officer's words.
+    Concern.objects.filter(pk__in=concern_ids, outcome__slug=Outcome.WITHDRAWN_SLUG).update(
+        outcome_note=text
+    )
     return Concern.objects.filter(pk__in=concern_ids).update(
         description=text,
         location=text,
@@ -411,6 +419,9 @@ def person_erase(*, user: User) -> list[int]:
     }
     words = [
         *theirs.filter(legal_hold=False).values_list("description", flat=True),
+        *theirs.filter(legal_hold=False, outcome__slug=Outcome.WITHDRAWN_SLUG).values_list(
+            "outcome_note", flat=True
+        ),
         *ConcernUpdate.objects.filter(author=user, kind=ConcernUpdate.Kind.REPLY)
         .exclude(concern__legal_hold=True)
         .values_list("body", flat=True),
