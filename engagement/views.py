@@ -256,8 +256,10 @@ def _report_form(request, *, guest: bool):
     resume = f"{_form_url(guest)}?resume={key}"
     remove = request.POST.get("remove_attachment")
     if remove:
-        removed = remove.isdigit() and services.held_attachment_remove(
-            submission_key=key, holder=holder, pk=int(remove)
+        removed = (
+            remove.isascii()
+            and remove.isdigit()
+            and services.held_attachment_remove(submission_key=key, holder=holder, pk=int(remove))
         )
         if removed:
             messages.success(request, "The file is removed.")

@@ -389,3 +389,16 @@ def test_it_shows_a_guests_linked_report_to_partners_only_once_confirmed(client,
     assert list(linked_concerns(theme)) == []
     services.concern_confirm_guest(concern=concern)
     assert list(linked_concerns(theme)) == [concern]
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "99999999999999999999999"])
+def test_a_hostile_remove_attachment_value_is_not_a_500(owner_client, business, value):
+    data = report_data(business, description="")
+    data["attachments"] = [factories.png_upload("till.png")]
+    owner_client.post("/report/new/", data)
+    del data["attachments"]
+
+    response = owner_client.post("/report/new/", {**data, "remove_attachment": value})
+
+    assert response.status_code == 302
+    assert HeldAttachment.objects.count() == 1
