@@ -43,7 +43,7 @@ def test_it_holds_a_photo_that_passed_when_another_field_is_wrong(owner_client, 
     assert str(held.submission_key) == data["submission_key"]
     assert "till.png" in page
     assert f'name="remove_attachment" value="{held.pk}"' in page
-    assert "What happened?: Describe what happened." in page
+    assert '<a href="#id_description">Describe what happened.</a>' in page
 
 
 def test_it_sends_the_held_photo_with_the_report(owner_client, business):
@@ -377,7 +377,7 @@ def test_it_deletes_the_files_held_for_a_person_with_their_account(
 
 
 def test_it_shows_a_guests_linked_report_to_partners_only_once_confirmed(client, area):
-    from escalation.review import linked_concerns
+    from escalation.selectors import linked_concerns
 
     theme = factories.ThemeFactory(npt_area=area)
     data = factories.guest_form_data()
