@@ -601,14 +601,11 @@ def guest_link(request):
         email = form.cleaned_data["email"].lower()
         # Per IP and per address: nobody can use the form to flood an inbox or to try
         # references in bulk. Over the limit, nothing is sent and the page reads the same.
-        # The cap on emails to the address (shared with guest reports) is counted only when
-        # an email goes: a stranger's guesses must not stop its owner reporting.
-        email_cap = Limit("report_email", email)
-        if throttles.allow(request, Limit("guest_link_resend", email)) is None and not (
-            throttles.used_up(request, email_cap)
-        ):
-            if services.guest_link_resend(email=email, reference=form.cleaned_data["reference"]):
-                throttles.count(request, email_cap)
+        # Its budget is its own, counted whether or not a report matched: a stranger's
+        # guesses never use up the cap that lets the address's owner report (report_email),
+        # and no later cap tells them whether a guess matched.
+        if throttles.allow(request, Limit("guest_link_resend", email)) is None:
+            services.guest_link_resend(email=email, reference=form.cleaned_data["reference"])
         else:
             logger.info("Guest link request over the rate limit; nothing sent.")
         return redirect("engagement:guest_link_sent")
