@@ -481,13 +481,17 @@ def _add_to_concern(request, form, concern, *, key, held):
     if refused := throttles.allow(request, Limit("reply", throttles.account_key(request.user))):
         messages.error(request, throttles.message_for(refused))
         return redirect(request.path)
-    services.concern_reply(
-        concern=concern,
-        author=request.user,
-        body=_added_text(form),
-        submission_key=key,
-        held=held,
-    )
+    try:
+        services.concern_reply(
+            concern=concern,
+            author=request.user,
+            body=_added_text(form),
+            submission_key=key,
+            held=held,
+        )
+    except ValidationError as exc:  # its files would not fit: the report stays to send
+        messages.error(request, " ".join(exc.messages))
+        return redirect(request.path)
     _draft_forget(request, key)
     messages.success(
         request,

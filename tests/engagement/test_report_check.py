@@ -402,3 +402,26 @@ def test_a_hostile_remove_attachment_value_is_not_a_500(owner_client, business, 
 
     assert response.status_code == 302
     assert HeldAttachment.objects.count() == 1
+
+
+def test_adding_a_report_to_a_full_concern_keeps_to_its_attachment_limit(
+    owner_client, owner, business
+):
+    earlier = factories.ConcernFactory(
+        business=business, reporter=owner, description="Bottles of gin taken from the shelf."
+    )
+    for _ in range(services.MAX_ATTACHMENTS_PER_CONCERN):
+        factories.AttachmentFactory(concern=earlier)
+    data = report_data(business, description="More gin taken from the same shelf.")
+    data["attachments"] = [factories.png_upload("shelf.png")]
+    owner_client.post("/report/new/", data)
+
+    response = owner_client.post(
+        check_url(data), {"action": "add_to_concern", "reference": earlier.reference}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert earlier.attachments.count() == services.MAX_ATTACHMENTS_PER_CONCERN
+    assert not ConcernUpdate.objects.filter(concern=earlier).exists()
+    assert HeldAttachment.objects.count() == 1  # still held, for a new report instead
+    assert "has room for 0 more" in response.content.decode()
