@@ -213,3 +213,29 @@ def test_the_schedule_removes_a_guests_withdrawal_reason_and_file_names(area):
         privacy.retention_run(kinds=["closed_concerns"])
 
     assert text_columns_holding(MARK) == []
+
+
+def test_the_schedule_removes_a_guests_words_from_the_business_made_for_their_report(area):
+    concern, _ = services.guest_concern_submit(
+        business_name="Quay Gifts",
+        sector="retail",
+        postcode="BH15 1HJ",
+        town="Poole",
+        details=services.ConcernDetails(
+            category=factories.category(),
+            description="Cards skimmed at the till.",
+            occurred_on=dt.date.today(),
+            location=f"Outside {MARK}'s flat above the shop",
+            impact=Concern.Impact.SOME,
+            contact_name="Gita Guest",
+            contact_email="gita@example.org",
+        ),
+        submission_key=factories.uuid.uuid4(),
+    )
+    services.concern_confirm_guest(concern=concern)
+    services.concern_withdraw(concern=concern, author=None, reason="Sorted out.")
+
+    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=800), tick=False):
+        privacy.retention_run(kinds=["closed_concerns"])
+
+    assert text_columns_holding(MARK) == []
