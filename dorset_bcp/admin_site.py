@@ -63,11 +63,18 @@ def refused_lookup(key: str, value: str) -> bool:
     last = key.rsplit("__", 1)[-1]
     if last in DATE_PART_RANGES:
         low, high = DATE_PART_RANGES[last]
-        return not (value.isascii() and value.isdigit() and low <= int(value) <= high)
+        return not (
+            value.isascii() and value.isdigit() and len(value) <= 4 and low <= int(value) <= high
+        )
     # __in and __range take comma-separated values; any one out of range fails the query.
-    return any(
-        INTEGER.fullmatch(part.strip()) and abs(int(part)) > BIGINT_MAX for part in value.split(",")
-    )
+    return any(INTEGER.fullmatch(part.strip()) and _out_of_range(part) for part in value.split(","))
+
+
+def _out_of_range(number: str) -> bool:
+    try:
+        return abs(int(number)) > BIGINT_MAX
+    except ValueError:  # int() refuses thousands of digits: far out of range all the same
+        return True
 
 
 def guard_changelist(view):

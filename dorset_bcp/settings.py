@@ -214,7 +214,7 @@ ACCOUNT_RATE_LIMITS = {
     "guest_link": "60/m/ip",
     "guest_link_miss": "20/h/ip",
     # A guest asking for their private link again (engagement.views.guest_link): per address,
-    # and per email address with the 3-an-hour cap every public form's emails share.
+    # and per email address, a budget of its own so guesses never pause that address's reports.
     "guest_link_resend": "10/h/ip,3/h/key",
     "reply": "20/m/ip,20/h/key",
     "upload": "20/h/ip,10/h/key",

@@ -186,10 +186,15 @@ class TriageAdminMixin(_AdminBase):
         field = item._meta.get_field(name)
         if raw == "":
             return "nobody" if field.is_relation else "not set"
-        if field.is_relation:
-            related = field.related_model._default_manager.filter(pk=raw).first()
-            return str(related) if related else "someone no longer listed"
-        return str(dict(field.flatchoices).get(field.to_python(raw), raw))
+        # `raw` may be the hidden record of what the officer saw, sent back as typed: a value
+        # no field could hold reads as itself, never a server error.
+        try:
+            if field.is_relation:
+                related = field.related_model._default_manager.filter(pk=raw).first()
+                return str(related) if related else "someone no longer listed"
+            return str(dict(field.flatchoices).get(field.to_python(raw), raw))
+        except (ValueError, TypeError, ValidationError):
+            return "something else"
 
     def triage_changes(self, item, seen: str) -> list[str]:
         """What differs between the item now and the `seen` string its form was rendered with."""

@@ -122,6 +122,12 @@ _MONTH_NAMES = {
 }
 
 
+def _small_number(text: str) -> int | None:
+    # ASCII digits only ("²".isdigit() is true, but int() refuses it), and few of them: a
+    # number thousands of digits long is refused by int() too.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
 class DayMonthYearField(forms.Field):
     """A date typed as day, month and year, with GOV.UK's messages naming the part that is
     wrong (https://design-system.service.gov.uk/components/date-input/)."""
@@ -151,9 +157,9 @@ class DayMonthYearField(forms.Field):
             words = " and a ".join(missing)
             self._refuse(f"{self.noun[0].upper()}{self.noun[1:]} must include a {words}.", missing)
         day_text, month_text, year_text = typed
-        day = int(day_text) if day_text.isdigit() else None
-        month = int(month_text) if month_text.isdigit() else _MONTH_NAMES.get(month_text.lower())
-        year = int(year_text) if year_text.isdigit() and len(year_text) == 4 else None
+        day = _small_number(day_text)
+        month = _small_number(month_text) or _MONTH_NAMES.get(month_text.lower())
+        year = _small_number(year_text) if len(year_text) == 4 else None
         wrong = tuple(
             part
             for part, ok in (

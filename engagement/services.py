@@ -793,6 +793,8 @@ def concern_reply(
         concern = _locked(concern)
         if (repeat := _update_with_key(concern, submission_key)) is not None:
             return repeat
+        if held:
+            _check_attachment_room(concern, len(held))
         now = timezone.now()
         reply = ConcernUpdate.objects.create(
             concern=concern,
@@ -1002,6 +1004,16 @@ def concern_feedback(
 MAX_ATTACHMENTS_PER_CONCERN = 20
 
 
+def _check_attachment_room(concern: Concern, adding: int) -> None:
+    # Called with the concern locked, so two additions at once cannot both fit.
+    room = MAX_ATTACHMENTS_PER_CONCERN - concern.attachments.count()
+    if adding > room:
+        raise ValidationError(
+            f"A concern can have {MAX_ATTACHMENTS_PER_CONCERN} attachments at most; this "
+            f"one has room for {max(room, 0)} more."
+        )
+
+
 def concern_add_attachments(
     *, concern: Concern, author: User | None, attachments: list[UploadedFile]
 ) -> list[Attachment]:
@@ -1015,12 +1027,7 @@ def concern_add_attachments(
             raise ValidationError(
                 "This concern is no longer open, so nothing more can be attached to it."
             )
-        room = MAX_ATTACHMENTS_PER_CONCERN - concern.attachments.count()
-        if len(attachments) > room:
-            raise ValidationError(
-                f"A concern can have {MAX_ATTACHMENTS_PER_CONCERN} attachments at most; this "
-                f"one has room for {max(room, 0)} more."
-            )
+        _check_attachment_room(concern, len(attachments))
         added = [
             _attachment_add(concern=concern, upload=upload, uploaded_by=author)
             for upload in attachments

@@ -257,8 +257,10 @@ def _report_form(request, *, guest: bool):
     resume = f"{_form_url(guest)}?resume={key}"
     remove = request.POST.get("remove_attachment")
     if remove:
-        removed = remove.isdigit() and services.held_attachment_remove(
-            submission_key=key, holder=holder, pk=int(remove)
+        removed = (
+            remove.isascii()
+            and remove.isdigit()
+            and services.held_attachment_remove(submission_key=key, holder=holder, pk=int(remove))
         )
         if removed:
             messages.success(request, "The file is removed.")
@@ -480,13 +482,17 @@ def _add_to_concern(request, form, concern, *, key, held):
     if refused := throttles.allow(request, Limit("reply", throttles.account_key(request.user))):
         messages.error(request, throttles.message_for(refused))
         return redirect(request.path)
-    services.concern_reply(
-        concern=concern,
-        author=request.user,
-        body=_added_text(form),
-        submission_key=key,
-        held=held,
-    )
+    try:
+        services.concern_reply(
+            concern=concern,
+            author=request.user,
+            body=_added_text(form),
+            submission_key=key,
+            held=held,
+        )
+    except ValidationError as exc:  # its files would not fit: the report stays to send
+        messages.error(request, " ".join(exc.messages))
+        return redirect(request.path)
     _draft_forget(request, key)
     messages.success(
         request,
@@ -600,12 +606,10 @@ def guest_link(request):
         email = form.cleaned_data["email"].lower()
         # Per IP and per address: nobody can use the form to flood an inbox or to try
         # references in bulk. Over the limit, nothing is sent and the page reads the same.
-        if (
-            throttles.allow(
-                request, Limit("guest_link_resend", email), Limit("report_email", email)
-            )
-            is None
-        ):
+        # Its budget is its own, counted whether or not a report matched: a stranger's
+        # guesses never use up the cap that lets the address's owner report (report_email),
+        # and no later cap tells them whether a guess matched.
+        if throttles.allow(request, Limit("guest_link_resend", email)) is None:
             services.guest_link_resend(email=email, reference=form.cleaned_data["reference"])
         else:
             logger.info("Guest link request over the rate limit; nothing sent.")

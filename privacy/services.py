@@ -31,6 +31,7 @@ from engagement.models import (
     ConcernEvent,
     ConcernUpdate,
     OutboundEmail,
+    Outcome,
     User,
 )
 from engagement.selectors import businesses_of_user
@@ -373,8 +374,26 @@ def _anonymise_concerns(concern_ids: list[int], *, text: str, now: dt.datetime) 
                 ConcernEvent.Kind.REOPENED,
                 ConcernEvent.Kind.CLOSED,
                 ConcernEvent.Kind.REPLIED,
+                # Their reason for withdrawing, and the names of the files they added.
+                ConcernEvent.Kind.WITHDRAWN,
+                ConcernEvent.Kind.ATTACHED,
             ],
         ).exclude(detail="").update(detail=text)
+    # The business made for a guest's report (nobody belongs to it) holds its name and the
+    # location as typed: it goes once none of its concerns keeps its words.
+    placeholders = set(
+        Business.objects.filter(concerns__pk__in=concern_ids, memberships__isnull=True)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    still_used = Concern.objects.filter(
+        business_id__in=placeholders, anonymised_at__isnull=True
+    ).exclude(pk__in=concern_ids)
+    _businesses_strip(placeholders - set(still_used.values_list("business_id", flat=True)))
+    # A withdrawn concern's outcome note is the reporter's own reason, not an officer's words.
+    Concern.objects.filter(pk__in=concern_ids, outcome__slug=Outcome.WITHDRAWN_SLUG).update(
+        outcome_note=text
+    )
     return Concern.objects.filter(pk__in=concern_ids).update(
         description=text,
         location=text,
@@ -414,6 +433,9 @@ def person_erase(*, user: User) -> list[int]:
     }
     words = [
         *theirs.filter(legal_hold=False).values_list("description", flat=True),
+        *theirs.filter(legal_hold=False, outcome__slug=Outcome.WITHDRAWN_SLUG).values_list(
+            "outcome_note", flat=True
+        ),
         *ConcernUpdate.objects.filter(author=user, kind=ConcernUpdate.Kind.REPLY)
         .exclude(concern__legal_hold=True)
         .values_list("body", flat=True),
@@ -457,8 +479,17 @@ def businesses_remove_orphans(*, business_ids: list[int]) -> int:
     orphans = Business.objects.filter(pk__in=business_ids, memberships__isnull=True)
     with_concerns = orphans.filter(concerns__isnull=False).distinct()
     held = with_concerns.filter(concerns__legal_hold=True)
-    kept = 0
-    for business in with_concerns.exclude(pk__in=held):
+    kept = _businesses_strip(with_concerns.exclude(pk__in=held).values_list("pk", flat=True))
+    empty = orphans.filter(concerns__isnull=True)
+    if empty.exists():
+        erase_with_events(target=empty, reason="businesses left with nobody, at a deletion")
+    return kept
+
+
+def _businesses_strip(business_ids) -> int:
+    """Remove the name and address of businesses kept only so their concerns are counted."""
+    stripped = 0
+    for business in Business.objects.filter(pk__in=list(business_ids)):
         # The postcode district is what routes and counts a concern; the full postcode and
         # the name point at the business.
         Business.objects.filter(pk=business.pk).update(
@@ -467,11 +498,8 @@ def businesses_remove_orphans(*, business_ids: list[int]) -> int:
             address_line2="",
             postcode=business.postcode_district or "",
         )
-        kept += 1
-    empty = orphans.filter(concerns__isnull=True)
-    if empty.exists():
-        erase_with_events(target=empty, reason="businesses left with nobody, at a deletion")
-    return kept
+        stripped += 1
+    return stripped
 
 
 # The retention schedule

@@ -233,3 +233,9 @@ def test_it_takes_a_guest_report_whose_location_fills_its_field(hostile_client, 
     data = factories.guest_form_data(location="Behind the quay " + "x" * 284)
     assert factories.send_report(hostile_client, data, guest=True).status_code == 302
     assert len(Concern.objects.get().location) == 300
+
+
+@pytest.mark.parametrize("key", ["pk__in", "id", "created_at__year", "created_at__day"])
+def test_it_refuses_a_number_too_long_for_python_to_read(key):
+    # int() refuses a string of more than 4,300 digits: that must be a refusal, not a 500.
+    assert refused_lookup(key, "9" * 5000) is True

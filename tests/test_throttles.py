@@ -294,3 +294,43 @@ def test_it_pauses_uploads_per_account(client, settings, owner, business):
     assert "Second report with a photo." in page
     assert "Files are not kept: attach them again" in page
     assert Concern.objects.count() == 1
+
+
+def test_lost_link_requests_that_send_nothing_do_not_use_up_a_victims_email_budget(
+    client, settings, area
+):
+    # A stranger asks for a "lost link" with someone else's address and made-up references:
+    # nothing is sent, so the address's email budget must still let its owner report.
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    for n in range(5):
+        client.post(
+            "/report/lost-link/",
+            {"email": "victim@example.org", "reference": f"DBC-2026-99999{n}"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        )
+    assert emails_to("victim@example.org") == 0
+
+    data = factories.guest_form_data(contact_email="victim@example.org")
+    response = factories.send_report(client, data, guest=True, HTTP_X_FORWARDED_FOR="192.0.2.1")
+
+    assert response.status_code == 302
+    assert Concern.objects.filter(contact_email="victim@example.org").exists()
+
+
+def test_lost_link_requests_tell_nobody_whether_a_guess_matched(client, settings, area):
+    # Whether the address and reference matched a report, the reports from that address are
+    # capped the same afterwards: the cap is no way to learn that a guess was right.
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    concern = factories.ConcernFactory(
+        reporter=None, contact_email="gita@example.org", tracking_token_hash="a" * 64
+    )
+    for n in range(3):
+        client.post(
+            "/report/lost-link/",
+            {"email": "gita@example.org", "reference": concern.reference},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        )
+    assert emails_to("gita@example.org") == 3  # the link was sent each time
+    data = factories.guest_form_data(contact_email="gita@example.org")
+    response = factories.send_report(client, data, guest=True, HTTP_X_FORWARDED_FOR="192.0.2.1")
+    assert response.status_code == 302

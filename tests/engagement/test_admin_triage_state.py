@@ -359,3 +359,22 @@ def test_it_refuses_a_one_time_key_reused_on_another_concern(npt_officer, concer
     with pytest.raises(ValidationError):
         services.concern_post_update(concern=other, actor=npt_officer, body="B", submission_key=key)
     assert not other.updates.exists()
+
+
+@pytest.mark.parametrize(
+    "seen",
+    [
+        "status=new&tier=1&priority=normal&assigned_officer=abc",
+        "status=new&tier=x&priority=normal&assigned_officer=",
+        "status=new&tier=1&priority=normal&assigned_officer=1%00",
+    ],
+)
+def test_a_tampered_record_of_what_was_seen_is_refused_not_a_500(officer_client, concern, seen):
+    response = officer_client.post(
+        triage_url(concern, "priority"), {"priority-priority": "urgent", "priority-seen": seen}
+    )
+
+    assert response.status_code == 409
+    assert "Nothing was recorded" in response.content.decode()
+    concern.refresh_from_db()
+    assert concern.priority != "urgent"

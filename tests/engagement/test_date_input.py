@@ -111,3 +111,20 @@ def test_it_still_reads_a_single_iso_date(area):
 
     assert form.is_valid(), form.errors
     assert form.cleaned_data["occurred_on"] == dt.date(2026, 1, 5)
+
+
+@pytest.mark.parametrize(
+    ("day", "month", "year", "wrong"),
+    [
+        ("²", "3", "2026", {"day"}),
+        ("5", "³", "2026", {"month"}),
+        ("5", "3", "²⁰²⁶", {"year"}),
+        ("9" * 5000, "3", "2026", {"day"}),
+        ("5", "3", "9" * 5000, {"year"}),
+    ],
+)
+def test_digits_python_cannot_read_are_a_message_not_a_500(db, day, month, year, wrong):
+    form = guest_form(day, month, year)
+
+    assert "occurred_on" in form.errors
+    assert marked(form) == wrong

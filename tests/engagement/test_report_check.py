@@ -43,7 +43,7 @@ def test_it_holds_a_photo_that_passed_when_another_field_is_wrong(owner_client, 
     assert str(held.submission_key) == data["submission_key"]
     assert "till.png" in page
     assert f'name="remove_attachment" value="{held.pk}"' in page
-    assert ">Describe what happened.</a>" in page
+    assert '<a href="#id_description">Describe what happened.</a>' in page
 
 
 def test_it_sends_the_held_photo_with_the_report(owner_client, business):
@@ -389,3 +389,39 @@ def test_it_shows_a_guests_linked_report_to_partners_only_once_confirmed(client,
     assert list(linked_concerns(theme)) == []
     services.concern_confirm_guest(concern=concern)
     assert list(linked_concerns(theme)) == [concern]
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "99999999999999999999999"])
+def test_a_hostile_remove_attachment_value_is_not_a_500(owner_client, business, value):
+    data = report_data(business, description="")
+    data["attachments"] = [factories.png_upload("till.png")]
+    owner_client.post("/report/new/", data)
+    del data["attachments"]
+
+    response = owner_client.post("/report/new/", {**data, "remove_attachment": value})
+
+    assert response.status_code == 302
+    assert HeldAttachment.objects.count() == 1
+
+
+def test_adding_a_report_to_a_full_concern_keeps_to_its_attachment_limit(
+    owner_client, owner, business
+):
+    earlier = factories.ConcernFactory(
+        business=business, reporter=owner, description="Bottles of gin taken from the shelf."
+    )
+    for _ in range(services.MAX_ATTACHMENTS_PER_CONCERN):
+        factories.AttachmentFactory(concern=earlier)
+    data = report_data(business, description="More gin taken from the same shelf.")
+    data["attachments"] = [factories.png_upload("shelf.png")]
+    owner_client.post("/report/new/", data)
+
+    response = owner_client.post(
+        check_url(data), {"action": "add_to_concern", "reference": earlier.reference}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert earlier.attachments.count() == services.MAX_ATTACHMENTS_PER_CONCERN
+    assert not ConcernUpdate.objects.filter(concern=earlier).exists()
+    assert HeldAttachment.objects.count() == 1  # still held, for a new report instead
+    assert "has room for 0 more" in response.content.decode()

@@ -1,14 +1,17 @@
 """Deleting an account removes or anonymises everything that identifies the person, unless an
 officer holds a concern for legal reasons; what insight counts stays."""
 
+import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.core.files.storage import default_storage
 from django.db import models
 
 from engagement import services
+from engagement.forms import accepted_attachment
 from engagement.models import (
     Attachment,
     Business,
@@ -19,6 +22,7 @@ from engagement.models import (
 )
 from escalation import rollup
 from escalation.models import InsightOpenNow, InsightOutcome, InsightReported
+from privacy import services as privacy
 from privacy.models import REMOVED
 from resources.models import SchemeMembership
 from tests import factories
@@ -177,3 +181,61 @@ def test_insight_counts_the_same_after_an_erasure(owner, said_everywhere, npt_of
     services.user_delete(user=owner)
 
     assert insight_totals() == before
+
+
+def test_it_removes_the_reason_they_gave_for_withdrawing_and_the_names_of_files_added_later(
+    owner, business, django_capture_on_commit_callbacks
+):
+    concern = factories.ConcernFactory(business=business, reporter=owner)
+    services.concern_add_attachments(
+        concern=concern,
+        author=owner,
+        attachments=[accepted_attachment(factories.png_upload(f"{MARK}-front-door.png"))],
+    )
+    services.concern_withdraw(concern=concern, author=owner, reason=f"{MARK} found the gin.")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.user_delete(user=owner)
+
+    assert text_columns_holding(MARK) == []
+
+
+def test_the_schedule_removes_a_guests_withdrawal_reason_and_file_names(area):
+    concern = factories.ConcernFactory(reporter=None, contact_email="gita@example.org")
+    services.concern_add_attachments(
+        concern=concern,
+        author=None,
+        attachments=[accepted_attachment(factories.png_upload(f"{MARK}-till.png"))],
+    )
+    services.concern_withdraw(concern=concern, author=None, reason=f"{MARK} paid for it.")
+
+    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=800), tick=False):
+        privacy.retention_run(kinds=["closed_concerns"])
+
+    assert text_columns_holding(MARK) == []
+
+
+def test_the_schedule_removes_a_guests_words_from_the_business_made_for_their_report(area):
+    concern, _ = services.guest_concern_submit(
+        business_name="Quay Gifts",
+        sector="retail",
+        postcode="BH15 1HJ",
+        town="Poole",
+        details=services.ConcernDetails(
+            category=factories.category(),
+            description="Cards skimmed at the till.",
+            occurred_on=dt.date.today(),
+            location=f"Outside {MARK}'s flat above the shop",
+            impact=Concern.Impact.SOME,
+            contact_name="Gita Guest",
+            contact_email="gita@example.org",
+        ),
+        submission_key=factories.uuid.uuid4(),
+    )
+    services.concern_confirm_guest(concern=concern)
+    services.concern_withdraw(concern=concern, author=None, reason="Sorted out.")
+
+    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=800), tick=False):
+        privacy.retention_run(kinds=["closed_concerns"])
+
+    assert text_columns_holding(MARK) == []
