@@ -129,6 +129,10 @@ def guest_report_answers(fields: list[dict], email: str) -> dict:
         elif field["tag"] == "select":
             # A browser always sends a select's chosen option (the first, unless another is).
             answers[name] = next((value for value in field["options"] if value), "")
+        elif "date-input-" in field.get("class", ""):
+            # The GOV.UK day, month and year boxes (named field_0, _1, _2).
+            part = re.search(r"date-input-(day|month|year)", field["class"]).group(1)
+            answers[name] = str(getattr(yesterday, part))
         elif "required" not in field:
             continue  # optional questions stay empty, as a hurried person leaves them
         elif name in known:
