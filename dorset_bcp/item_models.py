@@ -82,7 +82,8 @@ class TieredItem(models.Model):
 
 
 class ImmutableEvent(models.Model):
-    """One change, written once and never edited: who made it, when, and in words."""
+    """One change, written once and never edited: who made it, when, in words, and the old and
+    new values of what it changed."""
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -93,6 +94,9 @@ class ImmutableEvent(models.Model):
         help_text="Empty when a rule made the change.",
     )
     detail = models.TextField(blank=True)
+    # What changed, field by field, as old and new values (dorset_bcp.event_changes says the
+    # shape); NULL when the event records an act rather than a change of values.
+    changes = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
