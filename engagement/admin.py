@@ -20,6 +20,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
+from dorset_bcp.event_history import EventHistoryMixin
 from dorset_bcp.item_forms import EscalateForm, ResolveForm
 from dorset_bcp.triage_admin import (
     ADMIN_ESCALATE,
@@ -629,7 +630,7 @@ CONCERN_REPORT_FIELDSETS = [
 
 
 @admin.register(Concern)
-class ConcernAdmin(ConcernAttachmentsMixin, TriageAdminMixin, NPTScopedAdmin):
+class ConcernAdmin(EventHistoryMixin, ConcernAttachmentsMixin, TriageAdminMixin, NPTScopedAdmin):
     triage_actions = TRIAGE_ACTIONS
     triage_watch = ("status", "tier", "priority", "assigned_officer")
     # A concern's page on the site is the business's own (/my/concerns/…): officers cannot open

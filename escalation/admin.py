@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from dorset_bcp.admin_widgets import NamedRowsInlineFormSet, NamedWidgetsAdminMixin
+from dorset_bcp.event_history import EventHistoryMixin
 from dorset_bcp.item_forms import EscalateForm, ResolveForm
 from dorset_bcp.triage_admin import (
     ADMIN_ESCALATE,
@@ -139,7 +140,7 @@ class ThemeEventInline(EventWordsMixin, ReadOnlyInline):
 
 
 @admin.register(Theme)
-class ThemeAdmin(TriageAdminMixin, NPTScopedAdmin):
+class ThemeAdmin(EventHistoryMixin, TriageAdminMixin, NPTScopedAdmin):
     """Officers see their NPT's themes; one returned to them with guidance is theirs to settle.
 
     The triage forms act only while the theme is with the NPT (tier 1): above that the group or
