@@ -6,14 +6,16 @@ The shape is one JSON object, a key per field that changed::
      "assigned_officer": {"from": null, "to": {"id": 7, "label": "PC Jo Bloggs"}},
      "address_line1": {"changed": true}}
 
-- Values are JSON scalars; dates and times are ISO 8601 strings; a related row is its id and
-  the words it was shown as at the time (so the history still reads after a rename or deletion).
+- Values are JSON scalars; dates and times are ISO 8601 strings (a moment in UTC); a related
+  row is its id and the words it was shown as at the time (so the history still reads after a
+  rename or deletion).
 - A field listed as *redacted* records only that it changed, never its values: a business's
   name and address, which erasure removes, must not survive in an event that is never edited.
 - No change, no key; an event with no changes has `changes` NULL.
 
 `changes_between()` builds the object from two snapshots; `rows()` turns it back into
-(label, from, to) words for the admin's History.
+(label, from, to) words for the admin's History, a choice by its label ("High", not "high")
+and a moment as a local date and time.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import models
+from django.utils import formats, timezone
 
 Changes = dict[str, dict[str, Any]]
 
@@ -36,12 +40,17 @@ def as_value(value: Any) -> Any:
         return value.value if isinstance(value, enum.Enum) else value
     if isinstance(value, enum.Enum):
         return as_value(value.value)
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        # One offset for every moment, however it was computed: the values compare as text.
+        return value.astimezone(datetime.UTC).isoformat()
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, (decimal.Decimal, uuid.UUID)):
         return str(value)
     if isinstance(value, models.Model):
         return {"id": value.pk, "label": str(value)}
+    if isinstance(value, Mapping):  # a related row already recorded: as it is
+        return {str(key): as_value(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return sorted((as_value(item) for item in value), key=str)
     return str(value)
@@ -74,7 +83,23 @@ def change(name: str, old: Any, new: Any) -> Changes | None:
     return changes_between({name: old}, {name: new})
 
 
-def _words(value: Any) -> str:
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _moment_words(value: str) -> str | None:
+    """An ISO 8601 date and time as the admin shows one, in local time; None if it is not one."""
+    if not _ISO_MOMENT.match(value):
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return formats.date_format(moment, "DATETIME_FORMAT")
+
+
+def _words(value: Any, choices: Mapping[Any, str] | None = None) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, dict) and "label" in value:
@@ -82,20 +107,42 @@ def _words(value: Any) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, list):
-        return ", ".join(_words(item) for item in value) or "—"
+        return ", ".join(_words(item, choices) for item in value) or "—"
+    if choices and value in choices:
+        return str(choices[value])
+    if isinstance(value, str) and (moment := _moment_words(value)) is not None:
+        return moment
     return str(value)
 
 
 def rows(
-    changes: Changes | None, labels: Mapping[str, str] | None = None
+    changes: Changes | None,
+    labels: Mapping[str, str] | None = None,
+    choices: Mapping[str, Mapping[Any, str]] | None = None,
 ) -> list[tuple[str, str, str]]:
-    """(field label, old words, new words) for each change; a redacted one reads "changed"."""
+    """(field label, old words, new words) for each change; a redacted one reads "changed".
+
+    `labels` names the fields ("priority" → "Priority"); `choices` gives each choice field's
+    labels by value, so a recorded "high" reads "High"."""
     labels = labels or {}
+    choices = choices or {}
     result = []
     for name, values in (changes or {}).items():
         label = labels.get(name, name.replace("_", " ").capitalize())
         if values.get("changed") and "from" not in values:
             result.append((label, "(not recorded)", "changed"))
         else:
-            result.append((label, _words(values.get("from")), _words(values.get("to"))))
+            known = choices.get(name)
+            result.append(
+                (label, _words(values.get("from"), known), _words(values.get("to"), known))
+            )
     return result
+
+
+def field_choices(model: type[models.Model]) -> dict[str, dict[Any, str]]:
+    """Each choice field of `model` and its labels by value, for `rows()`."""
+    return {
+        field.name: {value: str(label) for value, label in field.flatchoices}
+        for field in model._meta.concrete_fields
+        if field.choices
+    }

@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 
-from dorset_bcp.event_changes import rows
+from dorset_bcp.event_changes import Changes, field_choices, rows
 
 HISTORY_PAGE_SIZE = 100
 
@@ -32,6 +32,20 @@ def _field_labels(model) -> dict[str, str]:
         if verbose:
             labels[field.name] = capfirst(str(verbose))
     return labels
+
+
+def event_changes(event) -> Changes | None:
+    """What an event changed: its `changes`, with the status and tier it moved from and to
+    (an item event's own columns, which the sweep writes without `changes`) where they differ
+    and `changes` does not already say."""
+    recorded = event.changes or {}
+    columns: Changes = {}
+    for name in ("status", "tier"):
+        old, new = getattr(event, f"from_{name}", None), getattr(event, f"to_{name}", None)
+        if name in recorded or old in (None, "") or new in (None, "") or old == new:
+            continue
+        columns[name] = {"from": old, "to": new}
+    return {**columns, **recorded} or None
 
 
 class EventHistoryMixin:
@@ -55,13 +69,14 @@ class EventHistoryMixin:
         paginator = self.get_paginator(request, self.history_events(obj), HISTORY_PAGE_SIZE)
         page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
         labels = {**_field_labels(self.model), **self.history_change_labels}
+        choices = field_choices(self.model)
         events: list[dict[str, Any]] = [
             {
                 "when": event.created_at,
                 "who": self._who(event),
                 "what": event.get_kind_display() if hasattr(event, "get_kind_display") else "",
                 "detail": event.detail,
-                "changes": rows(event.changes, labels),
+                "changes": rows(event_changes(event), labels, choices),
             }
             for event in page
         ]

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dorset_bcp.db import race_winner
+from dorset_bcp.event_changes import Changes, change, changes_between, snapshot
 from dorset_bcp.event_log import erase_with_events
 
 from . import deadlines
@@ -395,6 +396,7 @@ def concern_confirm_guest(*, concern: Concern) -> bool:
             actor=None,
             from_status=Concern.Status.UNCONFIRMED,
             to_status=Concern.Status.NEW,
+            changes=change("status", Concern.Status.UNCONFIRMED, Concern.Status.NEW),
         )
         _notify_submitted(concern)
         concern_refer_to_specialists(concern=concern)
@@ -541,10 +543,20 @@ def concern_send_advice(
 # Concerns: triage
 
 
-def _event(concern, kind, *, actor, detail="", rule="", **changes):
+def _event(concern, kind, *, actor, detail="", rule="", changes: Changes | None = None, **columns):
     return ConcernEvent.objects.create(
-        concern=concern, kind=kind, actor=actor, detail=detail, rule=rule, **changes
+        concern=concern,
+        kind=kind,
+        actor=actor,
+        detail=detail,
+        rule=rule,
+        changes=changes,
+        **columns,
     )
+
+
+# What an outcome changes on a concern, recorded with the event that gives or takes it away.
+OUTCOME_FIELDS = ("status", "outcome")
 
 
 def _locked(concern: Concern) -> Concern:
@@ -582,6 +594,7 @@ def concern_assign(
         _guard_tier(concern, from_tier)
         if concern.assigned_officer_id == officer.pk:
             return concern
+        before = snapshot(concern, ["assigned_officer", "status"])
         old_status = concern.status
         concern.assigned_officer = officer
         if concern.status == Concern.Status.NEW:
@@ -594,6 +607,7 @@ def concern_assign(
             detail=f"Assigned to {officer}",
             from_status=old_status,
             to_status=concern.status,
+            changes=changes_between(before, snapshot(concern, before)),
         )
     return concern
 
@@ -610,6 +624,7 @@ def concern_set_priority(
         if concern.priority == priority:
             return concern
         old = concern.get_priority_display()
+        before = snapshot(concern, ["priority", "first_response_due_at", "resolution_due_at"])
         concern.priority = priority
         fields = ["priority", "updated_at"]
         if concern.is_open:
@@ -625,6 +640,7 @@ def concern_set_priority(
             ConcernEvent.Kind.PRIORITY,
             actor=actor,
             detail=f"{old} → {concern.get_priority_display()}",
+            changes=changes_between(before, snapshot(concern, before)),
         )
     return concern
 
@@ -635,20 +651,20 @@ def concern_set_legal_hold(*, concern: Concern, hold: bool, reason: str, actor: 
     reason = reason.strip() if hold else ""
     if hold and not reason:
         raise ValidationError("Say why the report is held (for example the case it belongs to).")
+    fields = ["legal_hold", "legal_hold_reason"]
     with transaction.atomic():
-        changed = (
-            Concern.objects.filter(pk=concern.pk)
-            .exclude(legal_hold=hold, legal_hold_reason=reason)
-            .update(legal_hold=hold, legal_hold_reason=reason)
-        )
-        if not changed:
+        # Locked, so the values it changes from are the ones it had.
+        before = Concern.objects.select_for_update().filter(pk=concern.pk).values(*fields).first()
+        if before is None or before == {"legal_hold": hold, "legal_hold_reason": reason}:
             return False
+        Concern.objects.filter(pk=concern.pk).update(legal_hold=hold, legal_hold_reason=reason)
         concern.legal_hold, concern.legal_hold_reason = hold, reason
         _event(
             concern,
             ConcernEvent.Kind.LEGAL_HOLD,
             actor=actor,
             detail=f"Held: {reason}" if hold else "Hold lifted",
+            changes=changes_between(before, snapshot(concern, fields)),
         )
     return True
 
@@ -679,11 +695,17 @@ def concern_post_update(
             body=body,
             submission_key=submission_key,
         )
+        old_status = concern.status
         _mark_responded(concern, now)
         if concern.status == Concern.Status.NEW:
             concern.status = Concern.Status.IN_PROGRESS
         concern.save(update_fields=["first_responded_at", "status", "updated_at"])
-        _event(concern, ConcernEvent.Kind.UPDATE_POSTED, actor=actor)
+        _event(
+            concern,
+            ConcernEvent.Kind.UPDATE_POSTED,
+            actor=actor,
+            changes=change("status", old_status, concern.status),
+        )
         _email_reporter(concern, "concern_update", {"update": update})
     return update
 
@@ -743,6 +765,7 @@ def concern_ask_question(
             actor=actor,
             from_status=old_status,
             to_status=concern.status,
+            changes=change("status", old_status, concern.status),
         )
         _email_reporter(concern, "concern_question", {"update": question})
     return question
@@ -816,6 +839,7 @@ def concern_reply(
             actor=author,
             from_status=old_status,
             to_status=concern.status,
+            changes=change("status", old_status, concern.status),
         )
         _email_holder(
             concern,
@@ -842,6 +866,7 @@ def concern_resolve(
         if not concern.is_open:
             return concern
         now = timezone.now()
+        before = snapshot(concern, OUTCOME_FIELDS)
         old_status = concern.status
         _resume_clock(concern, now)
         _mark_responded(concern, now)
@@ -858,6 +883,7 @@ def concern_resolve(
             detail=str(outcome),
             from_status=old_status,
             to_status=concern.status,
+            changes=changes_between(before, snapshot(concern, OUTCOME_FIELDS)),
         )
         _email_reporter(concern, "concern_resolved", {})
     return concern
@@ -911,6 +937,7 @@ def concern_mark_duplicate(
                 "a duplicate itself."
             )
         now = timezone.now()
+        before = snapshot(concern, [*OUTCOME_FIELDS, "duplicate_of"])
         old_status = concern.status
         _resume_clock(concern, now)
         _mark_responded(concern, now)
@@ -929,6 +956,7 @@ def concern_mark_duplicate(
             detail=f"Duplicate of {original}",
             from_status=old_status,
             to_status=concern.status,
+            changes=changes_between(before, snapshot(concern, before)),
         )
         _event(
             original,
@@ -964,8 +992,10 @@ def concern_feedback(
                 actor=author,
                 from_status=Concern.Status.RESOLVED,
                 to_status=concern.status,
+                changes=change("status", Concern.Status.RESOLVED, concern.status),
             )
             return concern
+        before = snapshot(concern, ["status", "resolution_due_at"])
         concern.status = Concern.Status.IN_PROGRESS
         concern.reporter_satisfied = False
         concern.resolved_at = None
@@ -994,6 +1024,7 @@ def concern_feedback(
             detail=comment[:500],
             from_status=Concern.Status.RESOLVED,
             to_status=concern.status,
+            changes=changes_between(before, snapshot(concern, before)),
         )
         _email_holder(concern, "officer_reopened", {"comment": comment})
     return concern
@@ -1048,6 +1079,7 @@ def concern_withdraw(*, concern: Concern, author: User | None, reason: str) -> t
         if not concern.is_open:
             return concern, False
         now = timezone.now()
+        before = snapshot(concern, OUTCOME_FIELDS)
         old_status = concern.status
         concern.status = Concern.Status.CLOSED
         concern.outcome = outcome
@@ -1073,6 +1105,7 @@ def concern_withdraw(*, concern: Concern, author: User | None, reason: str) -> t
             detail=reason[:500],
             from_status=old_status,
             to_status=concern.status,
+            changes=changes_between(before, snapshot(concern, OUTCOME_FIELDS)),
         )
         _email_holder(concern, "officer_withdrawn", {"reason": reason})
     return concern, True

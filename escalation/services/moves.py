@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from dorset_bcp.event_changes import changes_between, snapshot
 from engagement import services as engagement_services
 from engagement.emails import email_queue
 from engagement.models import Concern, ConcernEvent, Outcome, User
@@ -69,12 +70,17 @@ def _guard_move(locked: Concern | Theme, from_tier: int | None) -> None:
         raise ValidationError(f"This has moved since you opened it: it is now with {body}.")
 
 
+# What a move changes, recorded with its event: the tier and the deadlines there.
+MOVE_FIELDS = ("tier", "first_response_due_at", "resolution_due_at")
+
+
 def _move(
     locked: Concern | Theme, *, actor: User, to_tier: int, event_kind: str, detail: str
 ) -> Concern | Theme:
     model = type(locked)
     now = timezone.now()
     from_tier = locked.tier
+    before = snapshot(locked, MOVE_FIELDS)
     fields = arrival_fields(tier=to_tier, priority=locked.priority, now=now)
     if locked.clock_paused_at is not None:
         # Still waiting for the business: the pause carries on against the new deadlines.
@@ -89,6 +95,7 @@ def _move(
         from_tier=from_tier,
         to_tier=to_tier,
         detail=detail,
+        changes=changes_between(before, snapshot(locked, MOVE_FIELDS)),
     )
     holder = selectors.item_holder(locked)
     for email in holder.emails:

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dorset_bcp.db import race_winner
+from dorset_bcp.event_changes import as_value, changes_between, snapshot
 from engagement import deadlines
 from engagement.emails import email_queue
 from engagement.models import Concern, ConcernEvent, Outcome, User
@@ -43,6 +44,7 @@ def theme_resolve(
             body = selectors.owning_body(locked)
             raise ValidationError(f"This has moved since you opened it: it is now with {body}.")
         now = timezone.now()
+        before = snapshot(locked, ["status", "outcome"])
         Theme.objects.filter(pk=locked.pk).update(
             status=Theme.Status.RESOLVED,
             outcome=outcome,
@@ -62,6 +64,7 @@ def theme_resolve(
             from_tier=locked.tier,
             to_tier=locked.tier,
             detail=str(outcome),
+            changes=changes_between(before, snapshot(locked, before)),
         )
         _resolve_linked_concerns(locked, actor=actor, outcome=outcome, note=note, now=now)
         _email_theme_outcome(locked)
@@ -86,7 +89,10 @@ def _resolve_linked_concerns(
     concern_note = f"Settled with the common theme {theme.reference}." + (
         f" {note}" if note.strip() else ""
     )
-    rows = Concern.objects.filter(pk__in=ids).values_list("pk", "status", "tier")
+    rows = list(Concern.objects.filter(pk__in=ids).values_list("pk", "status", "tier", "outcome"))
+    # A concern reopened by its business still has the outcome it was given before.
+    earlier = {outcome_id for *_, outcome_id in rows if outcome_id is not None}
+    outcomes = {row.pk: row for row in Outcome.objects.filter(pk__in=earlier)} if earlier else {}
     ConcernEvent.objects.bulk_create(
         [
             ConcernEvent(
@@ -99,9 +105,13 @@ def _resolve_linked_concerns(
                 from_tier=tier,
                 to_tier=tier,
                 detail=f"{outcome} (theme {theme.reference})",
+                changes=changes_between(
+                    {"status": status, "outcome": as_value(outcomes.get(outcome_id))},
+                    {"status": Concern.Status.RESOLVED, "outcome": outcome},
+                ),
                 created_at=now,
             )
-            for pk, status, tier in rows
+            for pk, status, tier, outcome_id in rows
         ]
     )
     return Concern.objects.filter(pk__in=ids).update(
