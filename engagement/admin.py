@@ -885,8 +885,33 @@ class ConcernAdmin(EventHistoryMixin, ConcernAttachmentsMixin, TriageAdminMixin,
         self.message_user(request, f"{done} concern(s) assigned to you.", messages.SUCCESS)
 
 
+class BusinessAdminForm(forms.ModelForm):
+    class Meta:
+        model = Business
+        fields = [
+            "name",
+            "sector",
+            "size_band",
+            "address_line1",
+            "address_line2",
+            "town",
+            "postcode",
+            "is_rural",
+            "bid_member",
+        ]
+
+    def clean_postcode(self):
+        # Saved through the service, which routes a new postcode to the NPT that covers it.
+        postcode = self.cleaned_data["postcode"]
+        if "postcode" in self.changed_data:
+            services.npt_for_postcode(postcode)
+        return postcode
+
+
 @admin.register(Business)
-class BusinessAdmin(NPTScopedAdmin):
+class BusinessAdmin(EventHistoryMixin, NPTScopedAdmin):
+    form = BusinessAdminForm
+    history_change_labels = {"people": "People who belong to it"}
     list_display = [
         "name",
         "sector",
@@ -904,6 +929,11 @@ class BusinessAdmin(NPTScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the business's history records the change.
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        services.business_update(business=obj, actor=request.user, **changed)
 
 
 class PostcodeDistrictInline(admin.TabularInline):

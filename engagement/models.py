@@ -8,7 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from dorset_bcp.item_models import ItemEvent, TieredItem
+from dorset_bcp.item_models import ImmutableEvent, ItemEvent, TieredItem
 
 from .postcodes import normalise_district, normalise_postcode, postcode_district
 
@@ -781,6 +781,45 @@ class ConcernEvent(ItemEvent):
 
     def __str__(self):
         return f"{self.concern_id}: {self.get_kind_display()}"
+
+
+class BusinessEvent(ImmutableEvent):
+    """One change to a business's details or its people, written once and never edited.
+
+    Its name and address (and so its postcode) are only ever recorded as changed, never by
+    value (BUSINESS_REDACTED_FIELDS): erasure removes them from the business, and an event is
+    never edited. What it is (type, size, NPT area, rural, BID) is recorded by value."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Added"
+        UPDATED = "updated", "Details changed"
+        MEMBER_LEFT = "member_left", "A person left it"
+        ANONYMISED = "anonymised", "Name and address removed"
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+
+    class Meta(ImmutableEvent.Meta):
+        verbose_name = "business event"
+
+    def __str__(self):
+        return f"{self.business_id}: {self.get_kind_display()}"
+
+
+# The fields of a business its events record, and those recorded only as changed.
+BUSINESS_EVENT_FIELDS = (
+    "name",
+    "sector",
+    "size_band",
+    "address_line1",
+    "address_line2",
+    "town",
+    "postcode",
+    "npt_area",
+    "is_rural",
+    "bid_member",
+)
+BUSINESS_REDACTED_FIELDS = frozenset({"name", "address_line1", "address_line2", "town", "postcode"})
 
 
 class OutboundEmail(models.Model):

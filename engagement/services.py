@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Count, Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,8 +22,11 @@ from dorset_bcp.event_log import erase_with_events
 from . import deadlines
 from .emails import email_queue
 from .models import (
+    BUSINESS_EVENT_FIELDS,
+    BUSINESS_REDACTED_FIELDS,
     Attachment,
     Business,
+    BusinessEvent,
     BusinessMembership,
     Concern,
     ConcernCategory,
@@ -101,19 +104,57 @@ def business_create(
             bid_member=bid_member,
         )
         BusinessMembership.objects.create(user=owner, business=business, role=role)
+        business_event(business, BusinessEvent.Kind.CREATED, actor=owner)
     return business
 
 
-def business_update(*, business: Business, **fields) -> Business:
-    """Change a business's details; a new postcode routes it to its NPT again."""
+def business_update(*, business: Business, actor: User | None = None, **fields) -> Business:
+    """Change a business's details; a new postcode routes it to its NPT again. An event
+    records what changed (its name and address only as changed, never their values)."""
     if "postcode" in fields:
         business.npt_area = npt_for_postcode(fields["postcode"])
         fields["postcode"] = normalise_postcode(fields["postcode"])
     for name, value in fields.items():
         setattr(business, name, value)
     business.full_clean()
-    business.save()
+    with transaction.atomic():
+        # The values it changes from are the stored ones: a form may have set the new ones on
+        # this instance already.
+        before = (
+            Business.objects.select_for_update(of=("self",))
+            .select_related("npt_area")
+            .get(pk=business.pk)
+        )
+        business.save()
+        business_event(
+            business,
+            BusinessEvent.Kind.UPDATED,
+            actor=actor,
+            before=snapshot(before, BUSINESS_EVENT_FIELDS),
+        )
     return business
+
+
+def business_event(
+    business: Business,
+    kind: str,
+    *,
+    actor: User | None,
+    before: dict | None = None,
+    detail: str = "",
+) -> BusinessEvent | None:
+    """Record a change to a business: its details now against `before` (none for a business
+    just added), the name and address only as changed. Nothing changed, no event, unless the
+    event is the business's arrival or a person leaving."""
+    after = snapshot(business, BUSINESS_EVENT_FIELDS)
+    if before is None:
+        after = {name: value for name, value in after.items() if value not in (None, "")}
+    changes = changes_between(before or {}, after, redacted=BUSINESS_REDACTED_FIELDS)
+    if changes is None and kind == BusinessEvent.Kind.UPDATED:
+        return None
+    return BusinessEvent.objects.create(
+        business=business, kind=kind, actor=actor, detail=detail, changes=changes
+    )
 
 
 # Concerns: submission
@@ -344,7 +385,7 @@ def guest_concern_submit(
     def placeholder_business() -> Business:
         # Created in concern_submit's savepoint: a racing duplicate rolls it back with the
         # concern, so no orphan placeholder is left.
-        return Business.objects.create(
+        placeholder = Business.objects.create(
             name=business_name,
             sector=sector,
             size_band=Business._meta.get_field("size_band").choices[0][0],
@@ -354,6 +395,13 @@ def guest_concern_submit(
             postcode=normalise_postcode(postcode),
             npt_area=area,
         )
+        business_event(
+            placeholder,
+            BusinessEvent.Kind.CREATED,
+            actor=None,
+            detail="Made for a report from someone without an account.",
+        )
+        return placeholder
 
     return concern_submit(
         business=placeholder_business,
@@ -417,9 +465,13 @@ def concern_purge_unconfirmed(*, older_than_days: int = UNCONFIRMED_GUEST_REPORT
             target=stale, reason=f"unconfirmed guest reports older than {older_than_days} days"
         )
         count = deleted.get(Concern._meta.label, 0)
-        Business.objects.filter(
-            pk__in=business_ids, memberships__isnull=True, concerns__isnull=True
-        ).delete()
+        # Their placeholder businesses go too, with the events that say they were made.
+        erase_with_events(
+            target=Business.objects.filter(
+                pk__in=business_ids, memberships__isnull=True, concerns__isnull=True
+            ),
+            reason="the businesses made for unconfirmed guest reports",
+        )
     return count
 
 
@@ -1210,6 +1262,8 @@ def user_delete(*, user: User) -> None:
         # holds a concern for legal reasons), from their replies, events and the outbox; what
         # insight counts stays.
         sole_business_ids = privacy.person_erase(user=user)
+        # A business they shared stays with the others; its history says someone left, not who.
+        _businesses_record_leaving(user=user, except_ids=sole_business_ids)
         Concern.objects.filter(reporter=user).update(reporter=None)
         ConcernUpdate.objects.filter(author=user).update(author=None)
         # Files held for a report they never sent go with the account, not a day later.
@@ -1221,6 +1275,29 @@ def user_delete(*, user: User) -> None:
         # them.
         erase_with_events(target=user, reason=f"account {user.pk} deleted by its holder")
         privacy.businesses_remove_orphans(business_ids=sole_business_ids)
+
+
+def _businesses_record_leaving(*, user: User, except_ids: list[int]) -> None:
+    shared = (
+        # Filtered by a subquery, not the join: a count after a filter on the same relation
+        # would count only their own membership.
+        Business.objects.filter(
+            pk__in=BusinessMembership.objects.filter(user=user).values("business_id")
+        )
+        .exclude(pk__in=except_ids)
+        .annotate(people=Count("memberships"))
+        .values_list("pk", "people")
+    )
+    BusinessEvent.objects.bulk_create(
+        BusinessEvent(
+            business_id=pk,
+            kind=BusinessEvent.Kind.MEMBER_LEFT,
+            actor=None,
+            detail="A person's account was closed, so they no longer belong to it.",
+            changes=change("people", people, people - 1),
+        )
+        for pk, people in shared
+    )
 
 
 def user_sign_out_everywhere(*, user: User) -> int:

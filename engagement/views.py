@@ -745,7 +745,7 @@ def business_edit(request, pk):
     form = BusinessForm(request.POST or None, instance=business)
     if request.method == "POST" and form.is_valid():
         try:
-            services.business_update(business=business, **form.service_kwargs())
+            services.business_update(business=business, actor=request.user, **form.service_kwargs())
         except ValidationError as exc:
             form.add_error("postcode", exc)
         else:

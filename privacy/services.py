@@ -26,6 +26,7 @@ from engagement.emails import email_queue, publish_or_leave_to_sweep
 from engagement.models import (
     Attachment,
     Business,
+    BusinessEvent,
     BusinessMembership,
     Concern,
     ConcernEvent,
@@ -492,12 +493,27 @@ def _businesses_strip(business_ids) -> int:
     for business in Business.objects.filter(pk__in=list(business_ids)):
         # The postcode district is what routes and counts a concern; the full postcode and
         # the name point at the business.
-        Business.objects.filter(pk=business.pk).update(
-            name=REMOVED_BUSINESS,
-            address_line1=REMOVED_BUSINESS,
-            address_line2="",
-            postcode=business.postcode_district or "",
-        )
+        removed = {
+            "name": REMOVED_BUSINESS,
+            "address_line1": REMOVED_BUSINESS,
+            "address_line2": "",
+            "postcode": business.postcode_district or "",
+        }
+        Business.objects.filter(pk=business.pk).update(**removed)
+        # The event says what went, never what it was (event_changes: redacted fields).
+        changed = {
+            name: {"changed": True}
+            for name, value in removed.items()
+            if getattr(business, name) != value
+        }
+        if changed:
+            BusinessEvent.objects.create(
+                business=business,
+                kind=BusinessEvent.Kind.ANONYMISED,
+                actor=None,
+                detail="Removed at the owner's request or by the retention schedule.",
+                changes=changed,
+            )
         stripped += 1
     return stripped
 
