@@ -414,8 +414,10 @@ def person_erase(*, user: User) -> list[int]:
     from resources.models import AlertDelivery, CommunityEvent, SchemeMembership
 
     now = timezone.now()
+    # Counted over every membership, not the join to theirs (which would count only theirs,
+    # and make every business of theirs look like theirs alone).
     sole_business_ids = list(
-        businesses_of_user(user)
+        Business.objects.filter(pk__in=businesses_of_user(user).values("pk"))
         .annotate(people=Count("memberships"))
         .filter(people=1)
         .values_list("pk", flat=True)

@@ -9,7 +9,7 @@ from django.db import InternalError, connection, transaction
 
 from dorset_bcp.event_log import erase_with_events, event_erasure
 from engagement import services as engagement_services
-from engagement.models import Business, Concern, ConcernEvent
+from engagement.models import Business, BusinessEvent, Concern, ConcernEvent
 from escalation.models import ThemeEvent
 from resources import services as community
 from resources.models import Booking, CommunityEvent
@@ -42,7 +42,14 @@ def community_event(owner, business):
     return CommunityEvent.objects.get(booking=booking, kind=CommunityEvent.Kind.BOOKED)
 
 
-@pytest.fixture(params=["concern_event", "theme_event", "community_event"])
+@pytest.fixture
+def business_event(business, npt_officer):
+    return BusinessEvent.objects.create(
+        business=business, kind=BusinessEvent.Kind.UPDATED, actor=npt_officer
+    )
+
+
+@pytest.fixture(params=["concern_event", "theme_event", "community_event", "business_event"])
 def event(request):
     return request.getfixturevalue(request.param)
 

@@ -9,12 +9,14 @@ import time_machine
 from django.apps import apps
 from django.core.files.storage import default_storage
 from django.db import models
+from django.db.models.functions import Cast
 
 from engagement import services
 from engagement.forms import accepted_attachment
 from engagement.models import (
     Attachment,
     Business,
+    BusinessEvent,
     Concern,
     ConcernEvent,
     ConcernUpdate,
@@ -33,18 +35,24 @@ APPS = ("engagement", "escalation", "resources", "privacy", "account")
 
 
 def text_columns_holding(*needles: str) -> list[str]:
-    """Every text column of the portal's tables that still holds one of the needles."""
+    """Every text or JSON column of the portal's tables that still holds one of the needles
+    (an event's `changes` among them)."""
     found = []
     for model in apps.get_models():
         if model._meta.app_label not in APPS or model._meta.proxy:
             continue
         for field in model._meta.concrete_fields:
-            if not isinstance(field, models.CharField | models.TextField | models.EmailField):
+            if isinstance(field, models.JSONField):
+                rows = model._base_manager.annotate(_text=Cast(field.name, models.TextField()))
+                column = "_text"
+            elif isinstance(field, models.CharField | models.TextField | models.EmailField):
+                rows, column = model._base_manager.all(), field.name
+            else:
                 continue
             for needle in needles:
                 # A whole word: other.owner@example.org does not hold owner@example.org.
                 pattern = rf"(^|[^a-z0-9.]){re.escape(needle.lower())}"
-                hits = model._base_manager.filter(**{f"{field.name}__iregex": pattern})
+                hits = rows.filter(**{f"{column}__iregex": pattern})
                 found += [
                     f"{model._meta.label}.{field.name} #{pk}"
                     for pk in hits.values_list("pk", flat=True)
@@ -55,8 +63,9 @@ def text_columns_holding(*needles: str) -> list[str]:
 @pytest.fixture
 def said_everywhere(owner, business, other_business, other_owner, npt_officer, scheme):
     """The owner's words in every place a person's words go."""
-    Business.objects.filter(pk=business.pk).update(
-        name=f"{MARK} Stores", address_line1=f"1 {MARK} Lane"
+    # Through the service, so the business's history records the change too.
+    services.business_update(
+        business=business, actor=owner, name=f"{MARK} Stores", address_line1=f"1 {MARK} Lane"
     )
     concern = factories.ConcernFactory(
         business=business,
@@ -239,3 +248,48 @@ def test_the_schedule_removes_a_guests_words_from_the_business_made_for_their_re
         privacy.retention_run(kinds=["closed_concerns"])
 
     assert text_columns_holding(MARK) == []
+
+
+def test_the_search_for_words_left_behind_looks_inside_recorded_changes(business):
+    """The search above would find a name an event recorded by value."""
+    BusinessEvent.objects.create(
+        business=business,
+        kind=BusinessEvent.Kind.UPDATED,
+        changes={"name": {"from": f"{MARK} Stores", "to": "Other"}},
+    )
+    assert text_columns_holding(MARK) == [
+        f"engagement.BusinessEvent.changes #{BusinessEvent.objects.get().pk}"
+    ]
+
+
+def test_it_records_the_removal_of_a_kept_business_name_without_it(owner, said_everywhere):
+    services.user_delete(user=owner)
+    event = BusinessEvent.objects.get(
+        business_id=said_everywhere.business_id, kind=BusinessEvent.Kind.ANONYMISED
+    )
+    assert event.changes == {
+        "name": {"changed": True},
+        "address_line1": {"changed": True},
+        "postcode": {"changed": True},
+    }
+
+
+def test_it_records_that_someone_left_a_shared_business_not_who(
+    owner, other_owner, other_business, said_everywhere
+):
+    services.user_delete(user=owner)
+    event = BusinessEvent.objects.get(business=other_business, kind=BusinessEvent.Kind.MEMBER_LEFT)
+    assert event.changes == {"people": {"from": 2, "to": 1}}
+    assert event.actor is None
+    assert "Olive" not in event.detail and owner.email not in event.detail
+
+
+def test_it_leaves_the_reports_of_others_at_a_shared_business(
+    owner, other_owner, other_business, said_everywhere
+):
+    theirs = factories.ConcernFactory(
+        business=other_business, reporter=other_owner, description="Oscar saw the van."
+    )
+    services.user_delete(user=owner)
+    theirs.refresh_from_db()
+    assert (theirs.description, theirs.anonymised_at) == ("Oscar saw the van.", None)
