@@ -25,7 +25,7 @@ from dorset_bcp.event_changes import Changes, field_choices, rows
 HISTORY_PAGE_SIZE = 100
 
 
-def _field_labels(model) -> dict[str, str]:
+def field_labels(model) -> dict[str, str]:
     labels = {}
     for field in model._meta.get_fields():
         verbose = getattr(field, "verbose_name", None)
@@ -68,7 +68,7 @@ class EventHistoryMixin:
 
         paginator = self.get_paginator(request, self.history_events(obj), HISTORY_PAGE_SIZE)
         page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
-        labels = {**_field_labels(self.model), **self.history_change_labels}
+        labels = {**field_labels(self.model), **self.history_change_labels}
         choices = field_choices(self.model)
         events: list[dict[str, Any]] = [
             {

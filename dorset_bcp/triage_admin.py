@@ -18,7 +18,11 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
+from dorset_bcp.event_changes import field_choices, rows
+from dorset_bcp.event_history import field_labels
 from engagement.models import Concern, ResponseTemplate
 
 
@@ -54,7 +58,23 @@ def tier_words(tier: int | None) -> str:
 
 
 class EventWordsMixin:
-    """An event's statuses and tiers in words ("In progress", not in_progress; not 1 and 2)."""
+    """An event's statuses and tiers in words ("In progress", not in_progress; not 1 and 2),
+    and what else it changed, old and new values in words (the `changes_words` column)."""
+
+    @admin.display(description="changes")
+    def changes_words(self, obj):
+        if not obj.changes:
+            return ""
+        # Labels and choices of the item the inline sits under, worked out once per page.
+        if not hasattr(self, "_change_words"):
+            model = self.parent_model  # type: ignore[attr-defined] # an InlineModelAdmin's
+            self._change_words = (field_labels(model), field_choices(model))
+        labels, choices = self._change_words
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 # a constant
+            "{}: {} → {}",
+            rows(obj.changes, labels, choices),
+        )
 
     @admin.display(description="from status")
     def from_status_words(self, obj):

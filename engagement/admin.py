@@ -350,6 +350,7 @@ class ConcernEventInline(EventWordsMixin, ReadOnlyInline):
         "to_status_words",
         "from_tier_words",
         "to_tier_words",
+        "changes_words",
         "detail",
     ]
     readonly_fields = fields

@@ -130,7 +130,16 @@ class ThemeConcernInline(ReadOnlyInline):
 
 class ThemeEventInline(EventWordsMixin, ReadOnlyInline):
     model = ThemeEvent
-    fields = ("created_at", "kind", "actor", "rule", "from_tier_words", "to_tier_words", "detail")
+    fields = (
+        "created_at",
+        "kind",
+        "actor",
+        "rule",
+        "from_tier_words",
+        "to_tier_words",
+        "changes_words",
+        "detail",
+    )
     readonly_fields = fields
     verbose_name_plural = "history (every state change)"
     classes = ["collapse"]

@@ -156,3 +156,13 @@ def test_an_officer_of_another_npt_cannot_read_a_businesss_history(
 
     assert response.status_code in (302, 403, 404)
     assert "250 people or more" not in response.content.decode()
+
+
+def test_a_concerns_page_lists_what_each_event_changed_in_its_history(client, concern, npt_officer):
+    services.concern_set_priority(concern=concern, priority="high", actor=npt_officer)
+    client.force_login(npt_officer)
+
+    response = client.get(f"/admin/engagement/concern/{concern.pk}/change/")
+
+    assert response.status_code == 200
+    assert "Priority: Normal → High" in page_words(response)

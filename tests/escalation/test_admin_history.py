@@ -44,3 +44,15 @@ def test_an_officer_of_another_npt_cannot_read_a_themes_history(
 
     assert response.status_code in (302, 403, 404)
     assert "Too big for the team" not in response.content.decode()
+
+
+def test_a_themes_page_lists_what_each_event_changed_in_its_history(client, theme, npt_officer):
+    services.item_escalate(item=theme, actor=npt_officer, reason="Too big for the team")
+    client.force_login(npt_officer)
+
+    response = client.get(f"/admin/escalation/theme/{theme.pk}/change/")
+
+    assert response.status_code == 200
+    assert "Tier: Neighbourhood Policing Team → Business Co-ordinating Group" in page_words(
+        response
+    )
