@@ -1,6 +1,6 @@
-"""Event rows (ConcernEvent, ThemeEvent, CommunityEvent) are the portal's audit trail: on
-PostgreSQL a trigger refuses to UPDATE or DELETE them, whoever asks - a QuerySet.update(), raw
-SQL, a cascade.
+"""Event rows (ConcernEvent, ThemeEvent, CommunityEvent, BusinessEvent) are the portal's audit
+trail: on PostgreSQL a trigger refuses to UPDATE or DELETE them, whoever asks - a
+QuerySet.update(), raw SQL, a cascade.
 
 Two exceptions, both deliberate:
 
@@ -13,10 +13,15 @@ Two exceptions, both deliberate:
   logs what went, table by table.
 
 The paths that take events with them: `concern_purge_unconfirmed` (a guest report nobody
-confirmed) and `user_delete` (a person's bookings, a business left with nobody). The paths that
-anonymise events in place (the `detail` of a reporter's reopen or close comment, or of an event
-naming the person) are `privacy.services.person_erase` (at an account's deletion) and the
-retention schedule's anonymisation of closed concerns; each goes through `event_erasure()`.
+confirmed, and the business made for it) and `user_delete` (a person's bookings, a business
+left with nobody). A business's own events never hold its name or address (they record only
+that those changed), so removing those from a business kept for its concerns leaves its
+events as they are, with one more saying they were removed.
+
+The paths that anonymise events in place (the `detail` of a reporter's reopen or close
+comment, or of an event naming the person) are `privacy.services.person_erase` (at an
+account's deletion) and the retention schedule's anonymisation of closed concerns; each goes
+through `event_erasure()`.
 The admin never cascades into events: it asks for delete permission on every row a deletion
 would take, and the event admins grant none.
 

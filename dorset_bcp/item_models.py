@@ -6,10 +6,11 @@ each is held by one body at a time, has deadlines at that tier from DeadlinePoli
 and flagged once, and ends with an outcome. The escalation services and the sweep move either
 through what TieredItem declares, never by asking which one they hold.
 
-Every event table (ConcernEvent, ThemeEvent, CommunityEvent) is an ImmutableEvent: who, when,
-what, and a save() that refuses to change a row once written (on PostgreSQL a trigger refuses
-UPDATE and DELETE too: dorset_bcp.event_log). The two items' events are ItemEvents, which add
-the rule and the status and tier an event moved the item from and to.
+Every event table (ConcernEvent, ThemeEvent, CommunityEvent, BusinessEvent) is an
+ImmutableEvent: who, when, what, and a save() that refuses to change a row once written (on
+PostgreSQL a trigger refuses UPDATE and DELETE too: dorset_bcp.event_log). The two items'
+events are ItemEvents, which add the rule and the status and tier an event moved the item from
+and to.
 
 These are abstract: each concrete model keeps its own table and columns. Moving a column here
 changes no table.
