@@ -10,8 +10,9 @@ the edits saved through admin forms (Django's LogEntry) follow below the events.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.options import get_content_type_for_model
 from django.contrib.admin.utils import unquote
@@ -34,7 +35,13 @@ def _field_labels(model) -> dict[str, str]:
     return labels
 
 
-class EventHistoryMixin:
+if TYPE_CHECKING:  # the mixin is only ever used in front of admin.ModelAdmin
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
+
+
+class EventHistoryMixin(_AdminBase):
     """Replace the admin's History page with the object's events, oldest first."""
 
     history_events_relation = "events"
@@ -48,7 +55,9 @@ class EventHistoryMixin:
     def history_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
+                request, self.opts, object_id
+            )
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
 
