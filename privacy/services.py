@@ -408,6 +408,18 @@ def _anonymise_concerns(concern_ids: list[int], *, text: str, now: dt.datetime) 
     )
 
 
+def _erase_contact_labels(event_model, *, user_id: int) -> None:
+    """Replace the person's name in the `changes` of scheme contact hand-overs (a handful of
+    events a person). Call inside `event_erasure()`."""
+    named = Q(changes__contact__from__id=user_id) | Q(changes__contact__to__id=user_id)
+    for pk, changes in event_model.objects.filter(named).values_list("pk", "changes"):
+        contact = dict(changes["contact"])
+        for end in ("from", "to"):
+            if isinstance(contact.get(end), dict) and contact[end].get("id") == user_id:
+                contact[end] = {"id": user_id, "label": REMOVED}
+        event_model.objects.filter(pk=pk).update(changes={**changes, "contact": contact})
+
+
 def person_erase(*, user: User) -> list[int]:
     """Remove or anonymise what identifies a person whose account is being deleted; called
     inside the deletion's transaction, before the account row goes. Returns the businesses
@@ -457,6 +469,8 @@ def person_erase(*, user: User) -> list[int]:
         ).update(detail=REMOVED)
         # A scheme contact handed over names the person who took it on.
         CommunityEvent.objects.filter(detail__iexact=user.email).update(detail=REMOVED)
+        # ... and its old and new values name both people: theirs keeps only the id.
+        _erase_contact_labels(CommunityEvent, user_id=user.pk)
     SchemeMembership.objects.filter(Q(contact=user) | Q(business_id__in=sole_business_ids)).exclude(
         application_note=""
     ).update(application_note="")

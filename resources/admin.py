@@ -93,6 +93,28 @@ class ResourceAdmin(CommunityHistoryMixin, admin.ModelAdmin):
     readonly_fields = ["document_name", "document_size", "published_at", "view_on_site_link"]
     actions = ["publish", "unpublish"]
 
+    def get_deleted_objects(self, objs, request):
+        # A resource that was ever published keeps its events (they are never deleted), so it
+        # stays; the page says so in words rather than as a missing permission on events.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        with_history = set(
+            CommunityEvent.objects.filter(resource__in=[obj.pk for obj in objs]).values_list(
+                "resource_id", flat=True
+            )
+        )
+        kept = [obj for obj in objs if obj.pk in with_history]
+        if kept:
+            perms_needed = set()
+            protected = [
+                format_html(
+                    "{}: it has been published, and its history of publishing is kept, so it "
+                    "cannot be deleted. Unpublish it to take it off the site.",
+                    obj,
+                )
+                for obj in kept
+            ]
+        return deleted, model_count, perms_needed, protected
+
     @admin.display(description="link or document")
     def kind(self, obj):
         return "Document" if obj.document else "Link"

@@ -335,7 +335,7 @@ def membership_hand_over(
     _require_member_of(contact, membership.business)
     with transaction.atomic():
         current = (
-            SchemeMembership.objects.select_for_update()
+            SchemeMembership.objects.select_for_update(of=("self",))
             .select_related("contact")
             .filter(pk=membership.pk)
             .first()
