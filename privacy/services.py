@@ -408,16 +408,20 @@ def _anonymise_concerns(concern_ids: list[int], *, text: str, now: dt.datetime) 
     )
 
 
-def _erase_contact_labels(event_model, *, user_id: int) -> None:
+def _erase_contact_labels(*, user_id: int) -> None:
     """Replace the person's name in the `changes` of scheme contact hand-overs (a handful of
-    events a person). Call inside `event_erasure()`."""
+    events a person), keeping only their id. Call inside `event_erasure()`."""
+    from resources.models import CommunityEvent
+
     named = Q(changes__contact__from__id=user_id) | Q(changes__contact__to__id=user_id)
-    for pk, changes in event_model.objects.filter(named).values_list("pk", "changes"):
+    for pk, changes in CommunityEvent.objects.filter(named).values_list("pk", "changes"):
+        if not changes:
+            continue
         contact = dict(changes["contact"])
         for end in ("from", "to"):
             if isinstance(contact.get(end), dict) and contact[end].get("id") == user_id:
                 contact[end] = {"id": user_id, "label": REMOVED}
-        event_model.objects.filter(pk=pk).update(changes={**changes, "contact": contact})
+        CommunityEvent.objects.filter(pk=pk).update(changes={**changes, "contact": contact})
 
 
 def person_erase(*, user: User) -> list[int]:
@@ -470,7 +474,7 @@ def person_erase(*, user: User) -> list[int]:
         # A scheme contact handed over names the person who took it on.
         CommunityEvent.objects.filter(detail__iexact=user.email).update(detail=REMOVED)
         # ... and its old and new values name both people: theirs keeps only the id.
-        _erase_contact_labels(CommunityEvent, user_id=user.pk)
+        _erase_contact_labels(user_id=user.pk)
     SchemeMembership.objects.filter(Q(contact=user) | Q(business_id__in=sole_business_ids)).exclude(
         application_note=""
     ).update(application_note="")
