@@ -87,11 +87,8 @@ def _require_member_of(user: User, business: Business) -> None:
 # Resource library
 
 
-# What a resource's events record: its status, and while it is published its title and topics.
-RESOURCE_RECORDED_FIELDS = ("status", "title", "topics")
-
-
 def _resource_snapshot(resource: Resource) -> dict:
+    """What a resource's events record: its status, and while published its title and topics."""
     return {
         "status": resource.status,
         "title": resource.title,
