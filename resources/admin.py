@@ -5,6 +5,10 @@ directly. Anything that tells people something goes through a service: posting a
 members, approving an application emails the business, cancelling a seminar emails everyone
 booked. Declining needs a reason, so it is done on the scheme's manage page on the site, which
 the membership's change page links to.
+
+Memberships, alerts, seminars, bookings and resources have a History page listing their
+community events with the old and new values each recorded. A resource that has been published
+keeps its events, so it cannot be deleted: unpublish it instead.
 """
 
 from django import forms
