@@ -26,13 +26,22 @@ from dorset_bcp.event_changes import rows
 HISTORY_PAGE_SIZE = 100
 
 
-def _field_labels(model) -> dict[str, str]:
+def _field_labels(model: Any) -> dict[str, str]:
     labels = {}
     for field in model._meta.get_fields():
         verbose = getattr(field, "verbose_name", None)
         if verbose:
             labels[field.name] = capfirst(str(verbose))
     return labels
+
+
+def _field_choices(model: Any) -> dict[str, dict[Any, str]]:
+    """Each field with choices: its stored values and the words people see for them."""
+    return {
+        field.name: {value: str(words) for value, words in field.flatchoices}
+        for field in model._meta.concrete_fields
+        if field.choices
+    }
 
 
 if TYPE_CHECKING:  # the mixin is only ever used in front of admin.ModelAdmin
@@ -64,13 +73,14 @@ class EventHistoryMixin(_AdminBase):
         paginator = self.get_paginator(request, self.history_events(obj), HISTORY_PAGE_SIZE)
         page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
         labels = {**_field_labels(self.model), **self.history_change_labels}
+        choices = _field_choices(self.model)
         events: list[dict[str, Any]] = [
             {
                 "when": event.created_at,
                 "who": self._who(event),
                 "what": event.get_kind_display() if hasattr(event, "get_kind_display") else "",
                 "detail": event.detail,
-                "changes": rows(event.changes, labels),
+                "changes": rows(event.changes, labels, choices),
             }
             for event in page
         ]

@@ -67,16 +67,8 @@ def _event(
     )
 
 
-def _utc(value):
-    """A time as UTC, so the same moment read from the database and from a form (in local
-    time) is recorded alike and never as a change."""
-    if isinstance(value, dt.datetime) and timezone.is_aware(value):
-        return value.astimezone(dt.UTC)
-    return value
-
-
 def _recorded(instance, fields: tuple[str, ...]) -> dict:
-    return {name: as_value(_utc(getattr(instance, name))) for name in fields}
+    return {name: as_value(getattr(instance, name)) for name in fields}
 
 
 def _require_member_of(user: User, business: Business) -> None:
@@ -464,7 +456,7 @@ def alert_set_expiry(*, alert: Alert, expires_at: dt.datetime | None, actor: Use
                 CommunityEvent.Kind.EXPIRY_CHANGED,
                 actor=actor,
                 alert=alert,
-                changes=change("expires_at", _utc(was), _utc(expires_at)),
+                changes=change("expires_at", was, expires_at),
             )
     alert.refresh_from_db()
     return alert

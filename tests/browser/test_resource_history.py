@@ -31,6 +31,6 @@ def test_it_shows_the_unpublishing_in_the_resources_history(new_page, assert_acc
 
     row = page.get_by_role("row").filter(has_text="Unpublished")
     assert "Pat Lewis" in row.inner_text()
-    assert "Status: published → draft" in row.inner_text()
+    assert "Status: Published → Draft" in row.inner_text()
     assert CommunityEvent.objects.get(resource=resource).actor == editor
     assert_accessible(page)

@@ -432,7 +432,9 @@ def test_it_writes_no_publish_event_when_the_save_fails(editor):
 def every_kind_of_history(owner, business, membership, editor, scheme):
     """A membership, alert, seminar, booking and resource, each with a change recorded."""
     services.membership_set_preference(membership=membership, user=owner, preference="digest")
-    alert = factories.AlertFactory(scheme=scheme, expires_at=timezone.now() + dt.timedelta(days=1))
+    # Shown in the portal's time zone: 09:30 UTC in January is 09:30 in Dorset.
+    expires_at = dt.datetime(2099, 1, 15, 9, 30, tzinfo=dt.UTC)
+    alert = factories.AlertFactory(scheme=scheme, expires_at=expires_at)
     services.alert_set_expiry(alert=alert, expires_at=None, actor=editor)
     seminar = factories.SeminarFactory(capacity=30)
     seminar.capacity = 45
@@ -442,11 +444,15 @@ def every_kind_of_history(owner, business, membership, editor, scheme):
     resource = factories.ResourceFactory(title="Small Business Guide")
     services.resource_unpublish(resource=resource, actor=editor)
     return {
-        "schememembership": (membership, "Olive Owner", "every → digest"),
-        "alert": (alert, "Eddie Editor", "+00:00 → —"),
+        "schememembership": (
+            membership,
+            "Olive Owner",
+            "Email me every alert as it is posted → Email me a weekly digest",
+        ),
+        "alert": (alert, "Eddie Editor", "15 Jan 2099, 09:30 → —"),
         "seminar": (Seminar.objects.get(pk=seminar.pk), "Eddie Editor", "30 → 45"),
-        "booking": (booking, "Olive Owner", "confirmed → cancelled"),
-        "resource": (resource, "Eddie Editor", "published → draft"),
+        "booking": (booking, "Olive Owner", "Booked → Cancelled"),
+        "resource": (resource, "Eddie Editor", "Published → Draft"),
     }
 
 
@@ -546,7 +552,7 @@ def test_it_reads_a_resource_history_in_a_fixed_number_of_queries(
         response = client.get(url)
 
     assert response.status_code == 200
-    assert response.content.decode().count("published → draft") == events // 2
+    assert response.content.decode().count("Published → Draft") == events // 2
 
 
 QUERIES_RESOURCE_HISTORY = 9
