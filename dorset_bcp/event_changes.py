@@ -6,16 +6,14 @@ The shape is one JSON object, a key per field that changed::
      "assigned_officer": {"from": null, "to": {"id": 7, "label": "PC Jo Bloggs"}},
      "address_line1": {"changed": true}}
 
-- Values are JSON scalars; dates and times are ISO 8601 strings (a moment in UTC); a related
-  row is its id and the words it was shown as at the time (so the history still reads after a
-  rename or deletion).
+- Values are JSON scalars; dates and times are ISO 8601 strings; a related row is its id and
+  the words it was shown as at the time (so the history still reads after a rename or deletion).
 - A field listed as *redacted* records only that it changed, never its values: a business's
   name and address, which erasure removes, must not survive in an event that is never edited.
 - No change, no key; an event with no changes has `changes` NULL.
 
 `changes_between()` builds the object from two snapshots; `rows()` turns it back into
-(label, from, to) words for the admin's History, a choice by its label ("High", not "high")
-and a moment as a local date and time.
+(label, from, to) words for the admin's History.
 """
 
 from __future__ import annotations
@@ -29,9 +27,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import models
-from django.utils import formats, timezone
+from django.utils import timezone
+from django.utils.formats import date_format
 
 Changes = dict[str, dict[str, Any]]
+
+# A moment as as_value() stores it: shown in the portal's time zone, in words.
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?\+00:00$")
 
 
 def as_value(value: Any) -> Any:
@@ -41,7 +43,7 @@ def as_value(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return as_value(value.value)
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        # One offset for every moment, however it was computed: the values compare as text.
+        # The same moment read from the database (UTC) and from a form (local time) is one value.
         return value.astimezone(datetime.UTC).isoformat()
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
@@ -49,11 +51,20 @@ def as_value(value: Any) -> Any:
         return str(value)
     if isinstance(value, models.Model):
         return {"id": value.pk, "label": str(value)}
-    if isinstance(value, Mapping):  # a related row already recorded: as it is
+    if isinstance(value, dict):
         return {str(key): as_value(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return sorted((as_value(item) for item in value), key=str)
+        return sorted((as_value(item) for item in value), key=_order)
     return str(value)
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    """Numbers by size, rows by id, anything else by its text: ids 9 before 10."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    if isinstance(value, dict) and isinstance(value.get("id"), int):
+        return (1, value["id"])
+    return (2, str(value))
 
 
 def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
@@ -83,35 +94,20 @@ def change(name: str, old: Any, new: Any) -> Changes | None:
     return changes_between({name: old}, {name: new})
 
 
-_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-def _moment_words(value: str) -> str | None:
-    """An ISO 8601 date and time as the admin shows one, in local time; None if it is not one."""
-    if not _ISO_MOMENT.match(value):
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if timezone.is_aware(moment):
-        moment = timezone.localtime(moment)
-    return formats.date_format(moment, "DATETIME_FORMAT")
-
-
 def _words(value: Any, choices: Mapping[Any, str] | None = None) -> str:
     if value is None or value == "":
         return "—"
+    if choices and not isinstance(value, (dict, list)) and value in choices:
+        return str(choices[value])
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        moment = datetime.datetime.fromisoformat(value)
+        return date_format(timezone.localtime(moment), "j M Y, H:i")
     if isinstance(value, dict) and "label" in value:
         return str(value["label"])
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, list):
         return ", ".join(_words(item, choices) for item in value) or "—"
-    if choices and value in choices:
-        return str(choices[value])
-    if isinstance(value, str) and (moment := _moment_words(value)) is not None:
-        return moment
     return str(value)
 
 
@@ -122,8 +118,7 @@ def rows(
 ) -> list[tuple[str, str, str]]:
     """(field label, old words, new words) for each change; a redacted one reads "changed".
 
-    `labels` names the fields ("priority" → "Priority"); `choices` gives each choice field's
-    labels by value, so a recorded "high" reads "High"."""
+    `choices` gives a field's stored values in words ("digest" -> "Weekly digest")."""
     labels = labels or {}
     choices = choices or {}
     result = []
@@ -132,17 +127,18 @@ def rows(
         if values.get("changed") and "from" not in values:
             result.append((label, "(not recorded)", "changed"))
         else:
-            known = choices.get(name)
+            words = choices.get(name)
             result.append(
-                (label, _words(values.get("from"), known), _words(values.get("to"), known))
+                (label, _words(values.get("from"), words), _words(values.get("to"), words))
             )
     return result
 
 
 def field_choices(model: type[models.Model]) -> dict[str, dict[Any, str]]:
-    """Each choice field of `model` and its labels by value, for `rows()`."""
+    """Each field of `model` with choices: its stored values and the words people see for
+    them, for `rows()`."""
     return {
-        field.name: {value: str(label) for value, label in field.flatchoices}
+        field.name: {value: str(words) for value, words in field.flatchoices}
         for field in model._meta.concrete_fields
         if field.choices
     }

@@ -26,7 +26,7 @@ from dorset_bcp.event_changes import Changes, field_choices, rows
 HISTORY_PAGE_SIZE = 100
 
 
-def field_labels(model) -> dict[str, str]:
+def field_labels(model: Any) -> dict[str, str]:
     labels = {}
     for field in model._meta.get_fields():
         verbose = getattr(field, "verbose_name", None)
@@ -35,7 +35,7 @@ def field_labels(model) -> dict[str, str]:
     return labels
 
 
-def event_changes(event) -> Changes | None:
+def event_changes(event: Any) -> Changes | None:
     """What an event changed: its `changes`, with the status and tier it moved from and to
     (an item event's own columns, which the sweep writes without `changes`) where they differ
     and `changes` does not already say."""
@@ -69,9 +69,9 @@ class EventHistoryMixin(_AdminBase):
     def history_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            # As the admin's own history view answers: a message and the admin's index.
-            redirect = self._get_obj_does_not_exist_redirect  # type: ignore[attr-defined]
-            return redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
+                request, self.opts, object_id
+            )
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
 

@@ -405,6 +405,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "resources.tasks.send_alert_digests",
         "schedule": crontab(day_of_week="mon", hour=7, minute=30),
     },
+    # An alert's expiry is recorded in its history once it passes (the page and the digest
+    # read the expiry time itself, so nothing waits on this). Every five minutes keeps the
+    # record within minutes of the time; an idle run is one empty index probe, and each
+    # alert is claimed with its event, so a second or overlapping run records nothing twice.
+    "record-expired-watch-alerts": {
+        "task": "resources.tasks.record_expired_alerts",
+        "schedule": 300.0,
+        "options": {"expires": 270},
+    },
     # Seminar reminders go the day before. Hourly through the working day also catches places
     # booked or freed up during that day; each booking is marked when reminded, so only once.
     "send-seminar-reminders": {

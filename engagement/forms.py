@@ -336,10 +336,12 @@ def category_choices(field: forms.ModelChoiceField) -> list:
     """The field's choices, as its widget would read them from the queryset."""
     now = time.monotonic()
     if _category_choices["choices"] is None or now >= _category_choices["until"]:
+        # A fresh query (.all()): the field may be a form class's own, whose queryset would
+        # keep the rows it read the first time.
         _category_choices["choices"] = [
             (forms.models.ModelChoiceIteratorValue(field.prepare_value(c), c),
              field.label_from_instance(c))
-            for c in field.queryset
+            for c in field.queryset.all()
         ]  # fmt: skip
         _category_choices["until"] = now + CATEGORY_CHOICES_SECONDS
     return _category_choices["choices"]

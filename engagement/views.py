@@ -15,9 +15,12 @@ from django.db.models import Prefetch
 from django.forms.utils import ErrorDict
 from django.http import FileResponse, Http404, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -36,6 +39,7 @@ from .forms import (
     GuestLinkForm,
     MessageForm,
     WithdrawForm,
+    category_choices,
 )
 from .models import (
     Attachment,
@@ -184,11 +188,52 @@ def _check_url(guest: bool, key: uuid.UUID) -> str:
     return reverse(name, args=[key])
 
 
+REPORT_FORM_FIELDS = "engagement/includes/report_form_fields.html"
+
+
 def _render_form(request, form, *, guest: bool, held):
     return render(
         request,
         "engagement/report_form.html",
         {"form": form, "guest": guest, "held": held, "max_files": settings.ATTACHMENT_MAX_FILES},
+    )
+
+
+# The empty guest form is the page most visitors open, and its fields are the same for everyone
+# but for the one-time submission key: they are rendered once per process, with a stand-in key,
+# through the same template as every other report form, and each page swaps its own key in. They
+# are rendered again when the categories are read again (CATEGORY_CHOICES_SECONDS, or at once on
+# a change) or in another language. The CSRF token is outside them, rendered for each request.
+_STAND_IN_KEY = uuid.UUID("00000000-0000-4000-8000-000000000000")
+# (the category choices, the language, the HTML), replaced whole so threads never mix two.
+_empty_guest: list = [(None, None, "")]
+
+
+def _empty_guest_fields(key: uuid.UUID) -> str | None:
+    """The fields of an unbound guest report form with this submission key, as HTML."""
+    choices = category_choices(GuestConcernForm.base_fields["category"])
+    language = get_language()
+    kept_choices, kept_language, html = _empty_guest[0]
+    if kept_choices is not choices or kept_language != language:
+        form = GuestConcernForm(initial={"submission_key": _STAND_IN_KEY})
+        html = render_to_string(
+            REPORT_FORM_FIELDS,
+            {"form": form, "guest": True, "held": [], "max_files": settings.ATTACHMENT_MAX_FILES},
+        )
+        if html.count(str(_STAND_IN_KEY)) != 1:
+            return None  # never guess where the key goes: the page is rendered in full
+        _empty_guest[0] = (choices, language, html)
+    # Only a UUID's hex digits and hyphens go in, into markup that was escaped when rendered.
+    return mark_safe(html.replace(str(_STAND_IN_KEY), str(key)))  # noqa: S308 # nosec B308, B703
+
+
+def _render_empty_guest_form(request):
+    fields_html = _empty_guest_fields(uuid.uuid4())
+    if fields_html is None:
+        return _render_form(request, _new_report_form(request, guest=True), guest=True, held=[])
+    # No form object is needed around the fields: an empty form has no errors to summarise.
+    return render(
+        request, "engagement/report_form.html", {"form": None, "fields_html": fields_html}
     )
 
 
@@ -227,6 +272,8 @@ def _report_form(request, *, guest: bool):
     if request.method != "POST":
         key = _key(request.GET.get("resume"))
         data = _draft(request, key, guest=guest)
+        if guest and data is None:
+            return _render_empty_guest_form(request)
         form = _new_report_form(request, guest=guest, data=data)
         if not guest and not form.businesses:
             messages.info(request, "First add your business, then you can report your concern.")

@@ -7,7 +7,9 @@ import logging
 import tempfile
 import uuid
 import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -45,7 +47,7 @@ Kind = RetentionRule.Kind
 
 # The periods every installation starts with (privacy migration 0002 loads them; the
 # administrators change them in the admin). Used as they are if a row is missing.
-DEFAULT_DAYS = {
+DEFAULT_DAYS: dict[str, int] = {
     Kind.CLOSED_CONCERNS: 2 * 365,
     Kind.UNCONFIRMED_GUEST_REPORTS: 7,
     Kind.EXPORT_FILES: 7,
@@ -67,7 +69,7 @@ def _rule_days(kind: str) -> int:
 
 def _delete_files_on_commit(names: list[str]) -> None:
     # Files go only once the rows are gone for good; a rollback keeps both.
-    def delete():
+    def delete() -> None:
         for name in names:
             default_storage.delete(name)
 
@@ -81,9 +83,9 @@ def _delete_files_on_commit(names: list[str]) -> None:
 def export_request(*, user: User) -> tuple[DataExport, bool]:
     """Ask for a copy of the person's data; one already being prepared is returned, not doubled."""
     with transaction.atomic():
-        pending = DataExport.objects.filter(user=user, status=DataExport.Status.PENDING).first()
-        if pending is not None:
-            return pending, False
+        waiting = DataExport.objects.filter(user=user, status=DataExport.Status.PENDING).first()
+        if waiting is not None:
+            return waiting, False
         try:
             # The partial unique constraint decides between two clicks at once.
             with transaction.atomic():
@@ -189,8 +191,8 @@ def _archive_name(attachment: Attachment) -> str:
     return f"attachments/{attachment.concern.reference}/{attachment.pk}-{safe}"
 
 
-def _row(obj, fields: list[str]) -> dict:
-    row = {}
+def _row(obj: Any, fields: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
     for name in fields:
         value = getattr(obj, name)
         display = getattr(obj, f"get_{name}_display", None)
@@ -200,7 +202,7 @@ def _row(obj, fields: list[str]) -> dict:
     return row
 
 
-def export_collect(*, user: User) -> tuple[dict, list[Attachment]]:
+def export_collect(*, user: User) -> tuple[dict[str, Any], list[Attachment]]:
     """Everything the portal holds about the person, as JSON-ready data, and their files."""
     from resources.models import AlertDelivery, Booking, SchemeMembership
 
@@ -224,7 +226,7 @@ def export_collect(*, user: User) -> tuple[dict, list[Attachment]]:
         )
         .order_by("created_at", "pk")
     )
-    attachments = []
+    attachments: list[Attachment] = []
     concern_rows = []
     for concern in concerns:
         attachments.extend(concern.attachments.all())
@@ -407,6 +409,22 @@ def _anonymise_concerns(concern_ids: list[int], *, text: str, now: dt.datetime) 
     )
 
 
+def _erase_contact_labels(*, user_id: int) -> None:
+    """Replace the person's name in the `changes` of scheme contact hand-overs (a handful of
+    events a person), keeping only their id. Call inside `event_erasure()`."""
+    from resources.models import CommunityEvent
+
+    named = Q(changes__contact__from__id=user_id) | Q(changes__contact__to__id=user_id)
+    for pk, changes in CommunityEvent.objects.filter(named).values_list("pk", "changes"):
+        if not changes:
+            continue
+        contact = dict(changes["contact"])
+        for end in ("from", "to"):
+            if isinstance(contact.get(end), dict) and contact[end].get("id") == user_id:
+                contact[end] = {"id": user_id, "label": REMOVED}
+        CommunityEvent.objects.filter(pk=pk).update(changes={**changes, "contact": contact})
+
+
 def person_erase(*, user: User) -> list[int]:
     """Remove or anonymise what identifies a person whose account is being deleted; called
     inside the deletion's transaction, before the account row goes. Returns the businesses
@@ -458,6 +476,8 @@ def person_erase(*, user: User) -> list[int]:
         ).update(detail=REMOVED)
         # A scheme contact handed over names the person who took it on.
         CommunityEvent.objects.filter(detail__iexact=user.email).update(detail=REMOVED)
+        # ... and its old and new values name both people: theirs keeps only the id.
+        _erase_contact_labels(user_id=user.pk)
     SchemeMembership.objects.filter(Q(contact=user) | Q(business_id__in=sole_business_ids)).exclude(
         application_note=""
     ).update(application_note="")
@@ -489,7 +509,7 @@ def businesses_remove_orphans(*, business_ids: list[int]) -> int:
     return kept
 
 
-def _businesses_strip(business_ids) -> int:
+def _businesses_strip(business_ids: Iterable[int]) -> int:
     """Remove the name and address of businesses kept only so their concerns are counted."""
     stripped = 0
     for business in Business.objects.filter(pk__in=list(business_ids)):
@@ -579,7 +599,7 @@ def _purge_sent_emails(*, cutoff: dt.datetime, now: dt.datetime) -> int:
     return email_purge_sent(older_than_days=(now - cutoff).days)
 
 
-DISPOSERS = {
+DISPOSERS: dict[str, Callable[..., int]] = {
     Kind.CLOSED_CONCERNS: _anonymise_closed_concerns,
     Kind.UNCONFIRMED_GUEST_REPORTS: _purge_unconfirmed,
     Kind.EXPORT_FILES: _delete_expired_exports,
@@ -590,7 +610,7 @@ DISPOSERS = {
 def retention_run(*, kinds: list[str] | None = None, trigger: str = "beat") -> dict[str, int]:
     """Dispose of what the retention schedule says is due, kind by kind, and log each."""
     rules = {rule.kind: rule for rule in RetentionRule.objects.all()}
-    done = {}
+    done: dict[str, int] = {}
     for kind in kinds or list(Kind):
         rule = rules.get(kind)
         if rule is not None and not rule.is_active:

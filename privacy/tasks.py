@@ -7,7 +7,7 @@ from .models import RetentionRule
 
 # The kinds this job disposes of; unconfirmed guest reports and sent emails keep their own
 # nightly jobs (engagement.tasks), which apply the same schedule.
-SCHEDULED_HERE = [RetentionRule.Kind.CLOSED_CONCERNS, RetentionRule.Kind.EXPORT_FILES]
+SCHEDULED_HERE: list[str] = [RetentionRule.Kind.CLOSED_CONCERNS, RetentionRule.Kind.EXPORT_FILES]
 
 
 @shared_task(ignore_result=True, **RETRY)
@@ -21,5 +21,5 @@ def build_pending_data_exports() -> int:
 
 
 @shared_task(ignore_result=True, **RETRY)
-def apply_retention_schedule() -> dict:
+def apply_retention_schedule() -> dict[str, int]:
     return services.retention_run(kinds=SCHEDULED_HERE)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -48,9 +50,9 @@ def export_download(request, token):
     )
 
 
-def _blocks(body: str) -> list[dict]:
+def _blocks(body: str) -> list[dict[str, Any]]:
     """Plain text into headings, paragraphs and lists; the template escapes every word."""
-    blocks = []
+    blocks: list[dict[str, Any]] = []
     for chunk in body.replace("\r\n", "\n").split("\n\n"):
         lines = [line.strip() for line in chunk.strip().split("\n") if line.strip()]
         if not lines:

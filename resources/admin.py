@@ -5,6 +5,10 @@ directly. Anything that tells people something goes through a service: posting a
 members, approving an application emails the business, cancelling a seminar emails everyone
 booked. Declining needs a reason, so it is done on the scheme's manage page on the site, which
 the membership's change page links to.
+
+Memberships, alerts, seminars, bookings and resources have a History page listing their
+community events with the old and new values each recorded. A resource that has been published
+keeps its events, so it cannot be deleted: unpublish it instead.
 """
 
 from django import forms
@@ -20,6 +24,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from dorset_bcp.admin_widgets import NamedWidgetsAdminMixin
+from dorset_bcp.event_history import EventHistoryMixin
 from dorset_bcp.triage_admin import ReadOnlyInline
 
 from . import services
@@ -76,8 +81,14 @@ class TopicAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class CommunityHistoryMixin(EventHistoryMixin):
+    """The History page lists the object's community events with their old and new values."""
+
+    history_change_labels = {"expired": "Expired", "contact": "Scheme contact"}
+
+
 @admin.register(Resource)
-class ResourceAdmin(admin.ModelAdmin):
+class ResourceAdmin(CommunityHistoryMixin, admin.ModelAdmin):
     form = ResourceAdminForm
     list_display = ["title", "publisher", "status", "kind", "position", "published_at"]
     list_filter = ["status", "topics", "sector_tags__sector", "categories"]
@@ -85,6 +96,28 @@ class ResourceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["document_name", "document_size", "published_at", "view_on_site_link"]
     actions = ["publish", "unpublish"]
+
+    def get_deleted_objects(self, objs, request):
+        # A resource that was ever published keeps its events (they are never deleted), so it
+        # stays; the page says so in words rather than as a missing permission on events.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        with_history = set(
+            CommunityEvent.objects.filter(resource__in=[obj.pk for obj in objs]).values_list(
+                "resource_id", flat=True
+            )
+        )
+        kept = [obj for obj in objs if obj.pk in with_history]
+        if kept:
+            perms_needed = set()
+            protected = [
+                format_html(
+                    "{}: it has been published, and its history of publishing is kept, so it "
+                    "cannot be deleted. Unpublish it to take it off the site.",
+                    obj,
+                )
+                for obj in kept
+            ]
+        return deleted, model_count, perms_needed, protected
 
     @admin.display(description="link or document")
     def kind(self, obj):
@@ -100,17 +133,21 @@ class ResourceAdmin(admin.ModelAdmin):
         upload = form.cleaned_data.get("document")
         new_document = upload if isinstance(upload, UploadedFile) else None
         services.resource_save(
-            resource=obj, sectors=form.cleaned_data.get("sectors", []), document=new_document
+            resource=obj,
+            sectors=form.cleaned_data.get("sectors", []),
+            document=new_document,
+            topics=list(form.cleaned_data.get("topics", [])),
+            actor=request.user,
         )
 
     @admin.action(description="Publish the selected resources")
     def publish(self, request, queryset):
-        done = sum(services.resource_publish(resource=r) for r in queryset)
+        done = sum(services.resource_publish(resource=r, actor=request.user) for r in queryset)
         self.message_user(request, f"{done} resource(s) published.", messages.SUCCESS)
 
     @admin.action(description="Unpublish the selected resources (back to draft)")
     def unpublish(self, request, queryset):
-        done = sum(services.resource_unpublish(resource=r) for r in queryset)
+        done = sum(services.resource_unpublish(resource=r, actor=request.user) for r in queryset)
         self.message_user(request, f"{done} resource(s) unpublished.", messages.SUCCESS)
 
 
@@ -163,7 +200,7 @@ class WatchSchemeAdmin(admin.ModelAdmin):
 
 
 @admin.register(SchemeMembership)
-class SchemeMembershipAdmin(NoDeleteMixin, admin.ModelAdmin):
+class SchemeMembershipAdmin(CommunityHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = [
         "business",
         "scheme",
@@ -219,7 +256,7 @@ class SchemeMembershipAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
+class AlertAdmin(CommunityHistoryMixin, NamedWidgetsAdminMixin, admin.ModelAdmin):
     list_display = ["title", "scheme", "urgency", "posted_at", "posted_by", "expires_at"]
     list_filter = ["scheme", "urgency", "posted_at"]
     search_fields = ["title", "body"]
@@ -239,7 +276,7 @@ class AlertAdmin(NamedWidgetsAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.alert_set_expiry(alert=obj, expires_at=obj.expires_at)
+            services.alert_set_expiry(alert=obj, expires_at=obj.expires_at, actor=request.user)
             return
         alert = services.alert_post(
             scheme=obj.scheme,
@@ -274,7 +311,13 @@ class BookingInline(ReadOnlyInline):
 
 
 @admin.register(Seminar)
-class SeminarAdmin(NamedWidgetsAdminMixin, NoDeleteMixin, HttpsLinksMixin, admin.ModelAdmin):
+class SeminarAdmin(
+    CommunityHistoryMixin,
+    NamedWidgetsAdminMixin,
+    NoDeleteMixin,
+    HttpsLinksMixin,
+    admin.ModelAdmin,
+):
     list_display = ["title", "starts_at", "status", "capacity", "places_taken", "waiting"]
     list_filter = ["status", "topics", "starts_at"]
     search_fields = ["title", "theme", "venue"]
@@ -349,7 +392,7 @@ class SeminarAdmin(NamedWidgetsAdminMixin, NoDeleteMixin, HttpsLinksMixin, admin
         return format_html('<a href="{}">Cancel this seminar and tell everyone booked</a>', url)
 
     def save_model(self, request, obj, form, change):
-        services.seminar_save(seminar=obj)
+        services.seminar_save(seminar=obj, actor=request.user)
 
     def get_urls(self):
         return [
@@ -392,7 +435,7 @@ class SeminarAdmin(NamedWidgetsAdminMixin, NoDeleteMixin, HttpsLinksMixin, admin
 
 
 @admin.register(Booking)
-class BookingAdmin(NoDeleteMixin, admin.ModelAdmin):
+class BookingAdmin(CommunityHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = ["seminar", "user", "business", "status", "created_at", "reminder_sent_at"]
     list_filter = ["status", "seminar"]
     search_fields = ["user__email", "business__name", "seminar__title"]
@@ -414,7 +457,16 @@ class BookingAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 @admin.register(CommunityEvent)
 class CommunityEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "actor", "membership", "alert", "seminar", "booking"]
+    list_display = [
+        "created_at",
+        "kind",
+        "actor",
+        "membership",
+        "alert",
+        "seminar",
+        "booking",
+        "resource",
+    ]
     list_filter = ["kind"]
     list_select_related = [
         "actor",
@@ -424,5 +476,6 @@ class CommunityEventAdmin(ReadOnlyAdmin):
         "seminar",
         "booking__user",
         "booking__seminar",
+        "resource",
     ]
     date_hierarchy = "created_at"

@@ -280,9 +280,20 @@ class Alert(models.Model):
     # When a sender last wrote a batch of its emails: the sweep leaves an alert alone while
     # its sender is still going, however long a large scheme takes.
     sending_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the expiry rule recorded that the alert had expired (its "expired" event): claimed
+    # with the event, so two runs write it once. A new expiry in the future clears it.
+    expiry_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-posted_at", "-pk"]
+        indexes = [
+            # The expiry rule's probe: alerts with an expiry it has not recorded yet.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(expires_at__isnull=False, expiry_recorded_at__isnull=True),
+                name="alert_expiry_due_idx",
+            )
+        ]
 
     def __str__(self):
         return self.title
@@ -430,7 +441,8 @@ class Booking(models.Model):
 
 
 class CommunityEvent(ImmutableEvent):
-    """One change to a membership, alert, seminar or booking, written once and never edited."""
+    """One change to a membership, alert, seminar, booking or library resource, written once
+    and never edited."""
 
     class Kind(models.TextChoices):
         APPLIED = "applied", "Applied to join"
@@ -445,6 +457,12 @@ class CommunityEvent(ImmutableEvent):
         PROMOTED = "promoted", "Given a place from the waiting list"
         BOOKING_CANCELLED = "unbooked", "Booking cancelled"
         SEMINAR_CANCELLED = "cancelled", "Seminar cancelled"
+        SEMINAR_CHANGED = "sem_changed", "Seminar details changed"
+        EXPIRY_CHANGED = "expiry", "Alert expiry changed"
+        ALERT_EXPIRED = "expired", "Alert expired"
+        RESOURCE_PUBLISHED = "published", "Published"
+        RESOURCE_UNPUBLISHED = "unpublished", "Unpublished"
+        RESOURCE_EDITED = "res_edited", "Published resource edited"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     membership = models.ForeignKey(
@@ -459,6 +477,26 @@ class CommunityEvent(ImmutableEvent):
     booking = models.ForeignKey(
         Booking, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
     )
+    # A resource with events keeps them: it cannot be deleted (unpublish it instead); one that
+    # never had any (a draft never published) can.
+    resource = models.ForeignKey(
+        Resource,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
+    )
+
+    class Meta(ImmutableEvent.Meta):
+        indexes = [
+            # A resource's History, without indexing the many events that are of no resource.
+            models.Index(
+                fields=["resource"],
+                condition=Q(resource__isnull=False),
+                name="communityevent_resource_idx",
+            )
+        ]
 
     def __str__(self):
         return self.get_kind_display()

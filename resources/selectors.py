@@ -1,11 +1,13 @@
 """Reads for the resource library, Watch schemes, seminars and contacts, scoped to the person."""
 
+import datetime
 from dataclasses import dataclass
 
-from django.apps import apps
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from engagement.models import Concern, NPTArea
+from engagement.models import Concern, NPTArea, User
+from escalation.models import CoordinatingGroup, Partnership
 
 from .models import (
     Alert,
@@ -16,8 +18,11 @@ from .models import (
     SchemeMembership,
     Seminar,
     SpecialistContact,
+    Topic,
     WatchScheme,
 )
+
+Person = User | AnonymousUser
 
 ADVICE_LIMIT = 5
 
@@ -25,7 +30,7 @@ ADVICE_LIMIT = 5
 # Resources
 
 
-def resources_visible_to(user) -> QuerySet[Resource]:
+def resources_visible_to(user: Person) -> QuerySet[Resource]:
     """Published resources; editors also see drafts (to preview them before publishing)."""
     resources = Resource.objects.all()
     if user.is_authenticated and user.has_perm("resources.change_resource"):
@@ -33,7 +38,9 @@ def resources_visible_to(user) -> QuerySet[Resource]:
     return resources.filter(status=Resource.Status.PUBLISHED)
 
 
-def resource_search(*, user, query: str = "", topic=None, sector: str = "") -> QuerySet[Resource]:
+def resource_search(
+    *, user: Person, query: str = "", topic: Topic | None = None, sector: str = ""
+) -> QuerySet[Resource]:
     """The resources a person may see, filtered by free text, topic and sector."""
     resources = resources_visible_to(user).prefetch_related("topics", "sector_tags")
     for term in query.split()[:8]:
@@ -65,13 +72,13 @@ def resource_search(*, user, query: str = "", topic=None, sector: str = "") -> Q
 
 @dataclass(frozen=True)
 class Advice:
-    resources: list[Resource]
+    resources: list[Resource]  # each annotated with is_for_sector
     contacts: list[SpecialistContact]
 
 
-def specialist_teams_for(concern: Concern) -> list[str]:
+def specialist_teams_for(concern: Concern) -> list[SpecialistContact.Team]:
     """Which specialist teams a concern calls for, by its category and its business."""
-    teams = []
+    teams: list[SpecialistContact.Team] = []
     if concern.category.is_rural or concern.business.is_rural:
         teams.append(SpecialistContact.Team.RURAL)
     if concern.category.is_cyber:
@@ -85,7 +92,7 @@ def advice_for_concern(concern: Concern) -> Advice:
     sector = concern.business.sector
     for_sector = Exists(ResourceSector.objects.filter(resource=OuterRef("pk"), sector=sector))
     any_sector = ~Exists(ResourceSector.objects.filter(resource=OuterRef("pk")))
-    resources = list(
+    resources: list[Resource] = list(
         Resource.objects.filter(status=Resource.Status.PUBLISHED, categories=concern.category_id)
         .filter(for_sector | any_sector)
         .annotate(is_for_sector=for_sector)
@@ -101,27 +108,27 @@ def advice_for_concern(concern: Concern) -> Advice:
 # Watch schemes
 
 
-def is_scheme_coordinator(user, scheme: WatchScheme) -> bool:
+def is_scheme_coordinator(user: Person, scheme: WatchScheme) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     return scheme.coordinators.filter(pk=user.pk).exists()
 
 
-def can_manage_scheme(user, scheme: WatchScheme) -> bool:
+def can_manage_scheme(user: Person, scheme: WatchScheme) -> bool:
     """Coordinators of the scheme, and editors, decide applications."""
     if not user.is_authenticated or not user.is_active:
         return False
     return user.has_perm("resources.change_schememembership") or is_scheme_coordinator(user, scheme)
 
 
-def can_post_alert(user, scheme: WatchScheme) -> bool:
+def can_post_alert(user: Person, scheme: WatchScheme) -> bool:
     """Coordinators of the scheme, and editors, post alerts."""
     if not user.is_authenticated or not user.is_active:
         return False
     return user.has_perm("resources.add_alert") or is_scheme_coordinator(user, scheme)
 
 
-def can_read_alerts(user, scheme: WatchScheme) -> bool:
+def can_read_alerts(user: Person, scheme: WatchScheme) -> bool:
     """Members (people of an approved business), the coordinators and editors read alerts."""
     if not user.is_authenticated or not user.is_active:
         return False
@@ -134,7 +141,9 @@ def can_read_alerts(user, scheme: WatchScheme) -> bool:
     ).exists()
 
 
-def memberships_of_user(user, scheme: WatchScheme | None = None) -> QuerySet[SchemeMembership]:
+def memberships_of_user(
+    user: User, scheme: WatchScheme | None = None
+) -> QuerySet[SchemeMembership]:
     """Open and past memberships of the businesses the person belongs to."""
     memberships = SchemeMembership.objects.filter(business__memberships__user=user).select_related(
         "business", "scheme", "contact"
@@ -148,7 +157,7 @@ def alerts_for_members(scheme: WatchScheme) -> QuerySet[Alert]:
     return scheme.alerts.select_related("posted_by")
 
 
-def alert_sending(alert: Alert) -> dict:
+def alert_sending(alert: Alert) -> dict[str, int]:
     """How many of the alert's at-once emails are queued and how many have gone, in one query."""
     return alert.deliveries.filter(channel=AlertDelivery.Channel.IMMEDIATE).aggregate(
         queued=Count("pk"), sent=Count("pk", filter=Q(email__sent_at__isnull=False))
@@ -158,7 +167,7 @@ def alert_sending(alert: Alert) -> dict:
 # Seminars
 
 
-def seminars_upcoming(*, now) -> QuerySet[Seminar]:
+def seminars_upcoming(*, now: datetime.datetime) -> QuerySet[Seminar]:
     """Published and cancelled seminars still to come, with their places taken."""
     return (
         Seminar.objects.filter(
@@ -171,7 +180,7 @@ def seminars_upcoming(*, now) -> QuerySet[Seminar]:
     )
 
 
-def seminars_visible_to(user) -> QuerySet[Seminar]:
+def seminars_visible_to(user: Person) -> QuerySet[Seminar]:
     """Published and cancelled seminars; editors also see drafts."""
     seminars = Seminar.objects.all()
     if user.is_authenticated and user.has_perm("resources.change_seminar"):
@@ -179,7 +188,7 @@ def seminars_visible_to(user) -> QuerySet[Seminar]:
     return seminars.exclude(status=Seminar.Status.DRAFT)
 
 
-def bookings_of_user(user) -> QuerySet[Booking]:
+def bookings_of_user(user: User) -> QuerySet[Booking]:
     return Booking.objects.filter(user=user).select_related("seminar", "business")
 
 
@@ -198,38 +207,23 @@ def waiting_position(booking: Booking) -> int | None:
 # Contacts
 
 
-def _model_or_none(app_label: str, name: str):
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:
-        return None
-
-
 @dataclass(frozen=True)
 class Contacts:
-    areas: list
-    specialists: list
-    groups: list
-    partnerships: list
+    areas: list[NPTArea]
+    specialists: list[SpecialistContact]
+    groups: list[CoordinatingGroup]
+    partnerships: list[Partnership]
 
 
 def contacts_directory() -> Contacts:
-    """Every NPT with its postcode districts, the specialist teams, and, once the escalation app
-    provides them, the Business Co-ordinating Groups and the Partnership. Fixed query count."""
-    areas = NPTArea.objects.prefetch_related("districts")
-    if any(field.name == "group" for field in NPTArea._meta.get_fields()):
-        areas = areas.select_related("group")
-    areas = list(areas)
+    """Every NPT with its postcode districts and group, the specialist teams, the Business
+    Co-ordinating Groups and the Partnership. Fixed query count."""
+    areas = list(NPTArea.objects.select_related("group").prefetch_related("districts"))
     specialists = list(SpecialistContact.objects.filter(is_active=True))
-    groups, partnerships = [], []
-    group_model = _model_or_none("escalation", "CoordinatingGroup")
-    if group_model is not None:
-        groups = list(
-            group_model.objects.order_by("name").prefetch_related(
-                Prefetch("npt_areas", queryset=NPTArea.objects.order_by("name"))
-            )
+    groups = list(
+        CoordinatingGroup.objects.order_by("name").prefetch_related(
+            Prefetch("npt_areas", queryset=NPTArea.objects.order_by("name"))
         )
-    partnership_model = _model_or_none("escalation", "Partnership")
-    if partnership_model is not None:
-        partnerships = list(partnership_model.objects.order_by("name"))
+    )
+    partnerships = list(Partnership.objects.order_by("name"))
     return Contacts(areas=areas, specialists=specialists, groups=groups, partnerships=partnerships)

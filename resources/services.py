@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dorset_bcp.db import race_winner
+from dorset_bcp.event_changes import Changes, as_value, change, changes_between
 from engagement.emails import (
     RenderedEmail,
     email_blank,
@@ -34,6 +35,7 @@ from .models import (
     ResourceSector,
     SchemeMembership,
     Seminar,
+    Topic,
     WatchScheme,
 )
 
@@ -53,8 +55,20 @@ ALERT_SWEEP_LOOKBACK = dt.timedelta(days=1)
 ALERT_SWEEP_GRACE = dt.timedelta(minutes=2)
 
 
-def _event(kind, *, actor=None, detail="", **links) -> CommunityEvent:
-    return CommunityEvent.objects.create(kind=kind, actor=actor, detail=detail, **links)
+# Alerts whose expiry the rule records per transaction.
+EXPIRY_BATCH_SIZE = 500
+
+
+def _event(
+    kind, *, actor=None, detail="", changes: Changes | None = None, **links
+) -> CommunityEvent:
+    return CommunityEvent.objects.create(
+        kind=kind, actor=actor, detail=detail, changes=changes, **links
+    )
+
+
+def _recorded(instance, fields: tuple[str, ...]) -> dict:
+    return {name: as_value(getattr(instance, name)) for name in fields}
 
 
 def _require_member_of(user: User, business: Business) -> None:
@@ -65,14 +79,56 @@ def _require_member_of(user: User, business: Business) -> None:
 # Resource library
 
 
+def _resource_snapshot(resource: Resource) -> dict:
+    """What a resource's events record: its status, and while published its title and topics."""
+    return {
+        "status": resource.status,
+        "title": resource.title,
+        "topics": list(resource.topics.order_by("pk")),
+    }
+
+
+def _resource_record(
+    *, resource: Resource, actor: User | None, before: dict | None, after: dict
+) -> CommunityEvent | None:
+    """The event for a saved resource: published or unpublished (with what else changed in the
+    same save), or an edit of the title or topics while it stays published; a draft's edits
+    are not recorded."""
+    changes = changes_between(before or {}, after)
+    if changes is None:
+        return None
+    was_published = before is not None and before["status"] == Resource.Status.PUBLISHED
+    now_published = after["status"] == Resource.Status.PUBLISHED
+    if now_published and not was_published:
+        kind = CommunityEvent.Kind.RESOURCE_PUBLISHED
+    elif was_published and not now_published:
+        kind = CommunityEvent.Kind.RESOURCE_UNPUBLISHED
+    elif was_published:
+        kind = CommunityEvent.Kind.RESOURCE_EDITED
+    else:
+        return None
+    if before is None:
+        # A new resource published at once: its status, not a list of every first value.
+        changes = change("status", None, after["status"])
+    return _event(kind, actor=actor, resource=resource, changes=changes)
+
+
 def resource_save(
     *,
     resource: Resource,
     sectors: list[str],
     document: UploadedFile | None = None,
+    topics: list[Topic] | None = None,
+    actor: User | None = None,
 ) -> Resource:
-    """Save a resource from the admin with its sectors; a new document gets a random file name."""
+    """Save a resource from the admin with its sectors (and topics, when given); a new document
+    gets a random file name. Publishing, unpublishing, or changing the title or topics of a
+    published resource writes an event, with `actor` as the editor, in the same transaction."""
     with transaction.atomic():
+        before = None
+        if resource.pk is not None:
+            current = Resource.objects.select_for_update().filter(pk=resource.pk).first()
+            before = _resource_snapshot(current) if current is not None else None
         if document is not None:
             resource.document_name = (document.name or "document.pdf")[:255]
             resource.document_size = document.size
@@ -91,25 +147,43 @@ def resource_save(
         ResourceSector.objects.bulk_create(
             [ResourceSector(resource=resource, sector=s) for s in sorted(wanted - existing)]
         )
+        if topics is not None:
+            resource.topics.set(topics)
+        _resource_record(
+            resource=resource, actor=actor, before=before, after=_resource_snapshot(resource)
+        )
     return resource
 
 
-def resource_publish(*, resource: Resource) -> bool:
-    """Publish a draft; True if this call published it."""
-    return bool(
-        Resource.objects.filter(pk=resource.pk, status=Resource.Status.DRAFT).update(
-            status=Resource.Status.PUBLISHED, published_at=timezone.now()
-        )
+def _resource_set_status(*, resource: Resource, actor: User | None, new: str, **values) -> bool:
+    old = Resource.Status.DRAFT if new == Resource.Status.PUBLISHED else Resource.Status.PUBLISHED
+    with transaction.atomic():
+        claimed = Resource.objects.filter(pk=resource.pk, status=old).update(status=new, **values)
+        if claimed:
+            _event(
+                CommunityEvent.Kind.RESOURCE_PUBLISHED
+                if new == Resource.Status.PUBLISHED
+                else CommunityEvent.Kind.RESOURCE_UNPUBLISHED,
+                actor=actor,
+                resource=resource,
+                changes=change("status", old, new),
+            )
+    return bool(claimed)
+
+
+def resource_publish(*, resource: Resource, actor: User | None) -> bool:
+    """Publish a draft; True if this call published it (and wrote the event)."""
+    return _resource_set_status(
+        resource=resource,
+        actor=actor,
+        new=Resource.Status.PUBLISHED,
+        published_at=timezone.now(),
     )
 
 
-def resource_unpublish(*, resource: Resource) -> bool:
-    """Take a resource off the public site; True if this call did it."""
-    return bool(
-        Resource.objects.filter(pk=resource.pk, status=Resource.Status.PUBLISHED).update(
-            status=Resource.Status.DRAFT
-        )
-    )
+def resource_unpublish(*, resource: Resource, actor: User | None) -> bool:
+    """Take a resource off the public site; True if this call did it (and wrote the event)."""
+    return _resource_set_status(resource=resource, actor=actor, new=Resource.Status.DRAFT)
 
 
 # Watch schemes: membership
@@ -146,7 +220,12 @@ def membership_apply(
             membership = SchemeMembership.objects.create(
                 scheme=scheme, business=business, contact=user, application_note=note
             )
-            _event(CommunityEvent.Kind.APPLIED, actor=user, membership=membership)
+            _event(
+                CommunityEvent.Kind.APPLIED,
+                actor=user,
+                membership=membership,
+                changes=change("status", None, membership.status),
+            )
             for to in _scheme_managers_emails(scheme):
                 email_queue(to=to, template="watch_application", context={"membership": membership})
     except IntegrityError as error:
@@ -177,6 +256,7 @@ def _decide(*, membership, actor, new_status, reason) -> SchemeMembership:
             actor=actor,
             membership=membership,
             detail=reason,
+            changes=change("status", SchemeMembership.Status.PENDING, new_status),
         )
         if membership.contact_id and membership.contact.is_active:
             email_queue(
@@ -214,12 +294,23 @@ def membership_leave(*, membership: SchemeMembership, user: User) -> SchemeMembe
         # The contact may always end it, even after leaving the business (closing an account).
         _require_member_of(user, membership.business)
     with transaction.atomic():
+        was = (
+            SchemeMembership.objects.select_for_update()
+            .filter(pk=membership.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
         claimed = SchemeMembership.objects.filter(
             pk=membership.pk, status__in=SchemeMembership.OPEN_STATUSES
         ).update(status=SchemeMembership.Status.LEFT, left_at=timezone.now())
         membership.refresh_from_db()
         if claimed:
-            _event(CommunityEvent.Kind.LEFT, actor=user, membership=membership)
+            _event(
+                CommunityEvent.Kind.LEFT,
+                actor=user,
+                membership=membership,
+                changes=change("status", was, SchemeMembership.Status.LEFT),
+            )
     return membership
 
 
@@ -232,6 +323,12 @@ def membership_hand_over(
         _require_member_of(actor, membership.business)
     _require_member_of(contact, membership.business)
     with transaction.atomic():
+        current = (
+            SchemeMembership.objects.select_for_update(of=("self",))
+            .select_related("contact")
+            .filter(pk=membership.pk)
+            .first()
+        )
         changed = (
             SchemeMembership.objects.filter(
                 pk=membership.pk, status__in=SchemeMembership.OPEN_STATUSES
@@ -246,6 +343,7 @@ def membership_hand_over(
                 actor=actor,
                 membership=membership,
                 detail=contact.email,
+                changes=change("contact", current.contact if current else None, contact),
             )
     return membership
 
@@ -258,6 +356,12 @@ def membership_set_preference(
     if preference not in SchemeMembership.AlertPreference.values:
         raise ValidationError("Choose how you want to hear about alerts.")
     with transaction.atomic():
+        was = (
+            SchemeMembership.objects.select_for_update()
+            .filter(pk=membership.pk)
+            .values_list("alert_preference", flat=True)
+            .first()
+        )
         changed = (
             SchemeMembership.objects.filter(pk=membership.pk)
             .exclude(alert_preference=preference)
@@ -270,6 +374,7 @@ def membership_set_preference(
                 actor=user,
                 membership=membership,
                 detail=membership.get_alert_preference_display(),
+                changes=change("alert_preference", was, preference),
             )
     return membership
 
@@ -332,11 +437,65 @@ def _enqueue_alert(alert_id: int) -> None:
     publish_or_leave_to_sweep(send_alert, alert_id)
 
 
-def alert_set_expiry(*, alert: Alert, expires_at: dt.datetime | None) -> Alert:
-    """Change when an alert expires; what was posted and emailed stays as it was."""
-    Alert.objects.filter(pk=alert.pk).update(expires_at=expires_at)
+def alert_set_expiry(*, alert: Alert, expires_at: dt.datetime | None, actor: User | None) -> Alert:
+    """Change when an alert expires, with an event of the old and new time; what was posted
+    and emailed stays as it was. An expiry moved into the future (or removed) is recorded
+    again by the expiry rule when it next passes."""
+    if actor is not None and not selectors.can_post_alert(actor, alert.scheme):
+        raise PermissionDenied("Only the scheme's coordinators and editors change its alerts.")
+    with transaction.atomic():
+        was = (
+            Alert.objects.select_for_update().values_list("expires_at", flat=True).get(pk=alert.pk)
+        )
+        if was != expires_at:
+            values: dict = {"expires_at": expires_at}
+            if expires_at is None or expires_at > timezone.now():
+                values["expiry_recorded_at"] = None
+            Alert.objects.filter(pk=alert.pk).update(**values)
+            _event(
+                CommunityEvent.Kind.EXPIRY_CHANGED,
+                actor=actor,
+                alert=alert,
+                changes=change("expires_at", was, expires_at),
+            )
     alert.refresh_from_db()
     return alert
+
+
+def alerts_record_expired(
+    *, now: dt.datetime | None = None, batch_size: int = EXPIRY_BATCH_SIZE
+) -> int:
+    """The expiry rule: write one "expired" event for each alert whose expiry has passed and
+    is not recorded yet, claiming it in the same transaction; safe to run twice or beside
+    itself (a second run skips the rows the first holds, then finds them claimed). Returns how
+    many it recorded."""
+    now = now or timezone.now()
+    recorded = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Alert.objects.select_for_update(skip_locked=True)
+                .filter(expires_at__lte=now, expiry_recorded_at__isnull=True)
+                .order_by("pk")
+                .values_list("pk", "expires_at")[:batch_size]
+            )
+            Alert.objects.filter(pk__in=[pk for pk, _ in batch]).update(expiry_recorded_at=now)
+            CommunityEvent.objects.bulk_create(
+                [
+                    CommunityEvent(
+                        kind=CommunityEvent.Kind.ALERT_EXPIRED,
+                        alert_id=pk,
+                        detail="Recorded by the expiry rule: the alert's expiry time "
+                        f"({timezone.localtime(expires_at):%d %b %Y %H:%M}) passed.",
+                        changes=change("expired", False, True),
+                        created_at=now,
+                    )
+                    for pk, expires_at in batch
+                ]
+            )
+            recorded += len(batch)
+        if len(batch) < batch_size:
+            return recorded
 
 
 def _as_addressed(membership_fields: dict) -> SimpleNamespace:
@@ -583,6 +742,7 @@ def seminar_book(*, seminar: Seminar, user: User, business: Business) -> Booking
                 actor=user,
                 seminar=seminar,
                 booking=booking,
+                changes=change("status", None, booking.status),
             )
             email_queue(
                 to=user.email,
@@ -617,7 +777,12 @@ def _fill_places(seminar: Seminar) -> list[Booking]:
             status=Booking.Status.CONFIRMED, confirmed_at=now
         )
         booking.status, booking.confirmed_at = Booking.Status.CONFIRMED, now
-        _event(CommunityEvent.Kind.PROMOTED, seminar=seminar, booking=booking)
+        _event(
+            CommunityEvent.Kind.PROMOTED,
+            seminar=seminar,
+            booking=booking,
+            changes=change("status", Booking.Status.WAITING, Booking.Status.CONFIRMED),
+        )
         email_queue(
             to=booking.user.email,
             template="seminar_promoted",
@@ -635,24 +800,35 @@ def booking_cancel(*, booking: Booking, user: User) -> Booking:
         booking.refresh_from_db()
         if not booking.is_live:
             return booking
-        was_confirmed = booking.status == Booking.Status.CONFIRMED
+        was = booking.status
+        was_confirmed = was == Booking.Status.CONFIRMED
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = timezone.now()
         booking.save(update_fields=["status", "cancelled_at"])
-        _event(CommunityEvent.Kind.BOOKING_CANCELLED, actor=user, seminar=seminar, booking=booking)
+        _event(
+            CommunityEvent.Kind.BOOKING_CANCELLED,
+            actor=user,
+            seminar=seminar,
+            booking=booking,
+            changes=change("status", was, Booking.Status.CANCELLED),
+        )
         if was_confirmed:
             _fill_places(seminar)
     return booking
 
 
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "venue", "online_url")
+# What a seminar's "details changed" event records, old and new.
+SEMINAR_RECORDED_FIELDS = ("title", *SCHEDULE_FIELDS, "capacity", "status")
 
 
-def seminar_save(*, seminar: Seminar) -> Seminar:
+def seminar_save(*, seminar: Seminar, actor: User | None = None) -> Seminar:
     """Save a seminar from the admin; a change of time or place bumps its calendar sequence,
-    and extra places go to the waiting list."""
+    and extra places go to the waiting list. A change of its title, time, place, capacity or
+    status writes an event with the old and new values, `actor` as the editor."""
     with transaction.atomic():
         rescheduled = False
+        before = None
         if seminar.pk is not None:
             current = _locked_seminar(seminar)
             if current.status == Seminar.Status.CANCELLED:
@@ -660,10 +836,20 @@ def seminar_save(*, seminar: Seminar) -> Seminar:
             if any(getattr(current, f) != getattr(seminar, f) for f in SCHEDULE_FIELDS):
                 seminar.sequence = current.sequence + 1
                 rescheduled = True
+            before = _recorded(current, SEMINAR_RECORDED_FIELDS)
         if seminar.status == Seminar.Status.CANCELLED:
             raise ValidationError("Cancel a seminar with its Cancel button so everyone is told.")
         seminar.full_clean(exclude=["topics"])
         seminar.save()
+        if before is not None:
+            changes = changes_between(before, _recorded(seminar, SEMINAR_RECORDED_FIELDS))
+            if changes is not None:
+                _event(
+                    CommunityEvent.Kind.SEMINAR_CHANGED,
+                    actor=actor,
+                    seminar=seminar,
+                    changes=changes,
+                )
         if rescheduled:
             # Everyone booked or waiting hears of the new time or place once; anyone promoted
             # just below is sent the new details in their "a place is yours" email instead.
@@ -689,6 +875,7 @@ def seminar_cancel(*, seminar: Seminar, actor: User, reason: str) -> Seminar:
         seminar = _locked_seminar(seminar)
         if seminar.status == Seminar.Status.CANCELLED:
             return seminar
+        was = seminar.status
         seminar.status = Seminar.Status.CANCELLED
         seminar.cancelled_at = timezone.now()
         seminar.cancellation_reason = reason.strip()
@@ -702,7 +889,13 @@ def seminar_cancel(*, seminar: Seminar, actor: User, reason: str) -> Seminar:
                 "updated_at",
             ]
         )
-        _event(CommunityEvent.Kind.SEMINAR_CANCELLED, actor=actor, seminar=seminar, detail=reason)
+        _event(
+            CommunityEvent.Kind.SEMINAR_CANCELLED,
+            actor=actor,
+            seminar=seminar,
+            detail=reason,
+            changes=change("status", was, Seminar.Status.CANCELLED),
+        )
         for booking in seminar.bookings.filter(status__in=Booking.LIVE_STATUSES).select_related(
             "user"
         ):

@@ -29,3 +29,9 @@ def send_alert_digests() -> int:
 def send_seminar_reminders() -> int:
     """Remind everyone with a place at tomorrow's seminars, once per booking."""
     return services.seminar_send_reminders()
+
+
+@shared_task(ignore_result=True, **RETRY)
+def record_expired_alerts() -> int:
+    """The expiry rule: record, once, each alert whose expiry time has passed."""
+    return services.alerts_record_expired()

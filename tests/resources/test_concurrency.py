@@ -1,12 +1,14 @@
 """Two people taking the last place at once, on real PostgreSQL connections in two threads."""
 
+import datetime as dt
 import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from resources import services
-from resources.models import Booking
+from resources.models import Booking, CommunityEvent
 from tests import factories
 
 pytestmark = [pytest.mark.postgres]
@@ -139,3 +141,19 @@ def test_it_sends_one_reminder_when_two_workers_run_it_at_once(transactional_db,
 
     assert sum(sent) == 6
     assert OutboundEmail.objects.count() == 6
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_it_records_each_alerts_expiry_once_when_two_rules_run_at_once(transactional_db, round_):
+    scheme = factories.WatchSchemeFactory()
+    past = timezone.now() - dt.timedelta(minutes=5)
+    alerts = [factories.AlertFactory(scheme=scheme, expires_at=past) for _ in range(7)]
+
+    counts = run_together(
+        lambda: services.alerts_record_expired(batch_size=2),
+        lambda: services.alerts_record_expired(batch_size=2),
+    )
+
+    assert sum(counts) == 7
+    expired = CommunityEvent.objects.filter(kind=CommunityEvent.Kind.ALERT_EXPIRED)
+    assert sorted(expired.values_list("alert_id", flat=True)) == sorted(a.pk for a in alerts)

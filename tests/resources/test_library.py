@@ -148,7 +148,7 @@ def test_it_serves_an_uploaded_pdf_only_while_published(client, db):
     assert 'filename="leaflet.pdf"' in response["Content-Disposition"]
     assert b"".join(response.streaming_content) == factories.PDF_BYTES
 
-    services.resource_unpublish(resource=resource)
+    services.resource_unpublish(resource=resource, actor=None)
     assert client.get(url).status_code == 404
 
 
