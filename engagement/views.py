@@ -4,6 +4,7 @@ import secrets
 import uuid
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -211,7 +212,9 @@ _empty_guest: list = [(None, None, "")]
 
 def _empty_guest_fields(key: uuid.UUID) -> str | None:
     """The fields of an unbound guest report form with this submission key, as HTML."""
-    choices = category_choices(GuestConcernForm.base_fields["category"])
+    category = GuestConcernForm.base_fields["category"]
+    assert isinstance(category, forms.ModelChoiceField)  # nosec B101 # the form declares it
+    choices = category_choices(category)
     language = get_language()
     kept_choices, kept_language, html = _empty_guest[0]
     if kept_choices is not choices or kept_language != language:
