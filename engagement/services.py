@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -36,6 +37,7 @@ from .models import (
     NPTArea,
     Outcome,
     PostcodeDistrict,
+    SizeBand,
     SpecialistReferral,
     SpecialistTeam,
     SpecialistTeamMember,
@@ -108,7 +110,7 @@ def business_create(
     return business
 
 
-def business_update(*, business: Business, actor: User | None = None, **fields) -> Business:
+def business_update(*, business: Business, actor: User | None = None, **fields: Any) -> Business:
     """Change a business's details; a new postcode routes it to its NPT again. An event
     records what changed (its name and address only as changed, never their values)."""
     if "postcode" in fields:
@@ -140,7 +142,7 @@ def business_event(
     kind: str,
     *,
     actor: User | None,
-    before: dict | None = None,
+    before: dict[str, Any] | None = None,
     detail: str = "",
 ) -> BusinessEvent | None:
     """Record a change to a business: its details now against `before` (none for a business
@@ -186,7 +188,7 @@ def concern_submit(
     reporter: User | None,
     details: ConcernDetails,
     submission_key: uuid.UUID,
-    attachments: list[UploadedFile] = (),
+    attachments: Sequence[UploadedFile] = (),
     held: Sequence[HeldAttachment] = (),
 ) -> tuple[Concern, str | None]:
     """Record a concern at tier 1 with the business's NPT; the same submission key gives the
@@ -230,7 +232,7 @@ def concern_submit(
                 email_queue(
                     to=concern.contact_email,
                     template="guest_confirm",
-                    context={"concern": concern, "track_path": _track_path(token)},
+                    context={"concern": concern, "track_path": _track_path(token or "")},
                     contains_secret=True,
                 )
             else:
@@ -257,12 +259,14 @@ ATTACHMENT_EXTENSIONS = {
 
 def _checked_kind(upload: UploadedFile) -> str:
     kind = getattr(upload, "detected_kind", None)
-    if kind is None:
+    if not isinstance(kind, str):
         raise ValidationError("Attachments must be checked by the form before they are saved.")
     return kind
 
 
-def _attachment_add(*, concern: Concern, upload: UploadedFile, uploaded_by: User | None):
+def _attachment_add(
+    *, concern: Concern, upload: UploadedFile, uploaded_by: User | None
+) -> Attachment:
     kind = _checked_kind(upload)
     original = upload.name or "attachment"
     upload.name = f"{uuid.uuid4().hex}.{ATTACHMENT_EXTENSIONS[kind]}"
@@ -271,7 +275,7 @@ def _attachment_add(*, concern: Concern, upload: UploadedFile, uploaded_by: User
         file=upload,
         original_name=original[:255],
         content_type=kind,
-        size=upload.size,
+        size=upload.size or 0,
         uploaded_by=uploaded_by,
     )
 
@@ -319,7 +323,7 @@ def attachment_hold(
         file=upload,
         original_name=original[:255],
         content_type=kind,
-        size=upload.size,
+        size=upload.size or 0,
     )
 
 
@@ -373,7 +377,7 @@ def guest_concern_submit(
     town: str,
     details: ConcernDetails,
     submission_key: uuid.UUID,
-    attachments: list[UploadedFile] = (),
+    attachments: Sequence[UploadedFile] = (),
     held: Sequence[HeldAttachment] = (),
 ) -> tuple[Concern, str | None]:
     """A report from someone without an account; it waits until they confirm from the email."""
@@ -388,7 +392,7 @@ def guest_concern_submit(
         placeholder = Business.objects.create(
             name=business_name,
             sector=sector,
-            size_band=Business._meta.get_field("size_band").choices[0][0],
+            size_band=SizeBand.values[0],
             # A placeholder address: the location in full stays on the concern.
             address_line1=details.location[: Business._meta.get_field("address_line1").max_length],
             town=town,
@@ -595,7 +599,16 @@ def concern_send_advice(
 # Concerns: triage
 
 
-def _event(concern, kind, *, actor, detail="", rule="", changes: Changes | None = None, **columns):
+def _event(
+    concern: Concern,
+    kind: str,
+    *,
+    actor: User | None,
+    detail: str = "",
+    rule: str = "",
+    changes: Changes | None = None,
+    **columns: Any,
+) -> ConcernEvent:
     return ConcernEvent.objects.create(
         concern=concern,
         kind=kind,
@@ -630,7 +643,7 @@ def _guard_tier(concern: Concern, from_tier: int | None) -> None:
         )
 
 
-def _mark_responded(concern: Concern, now) -> None:
+def _mark_responded(concern: Concern, now: dt.datetime) -> None:
     if concern.first_responded_at is None:
         concern.first_responded_at = now
 
@@ -823,7 +836,7 @@ def concern_ask_question(
     return question
 
 
-def _resume_clock(concern: Concern, now) -> list[str]:
+def _resume_clock(concern: Concern, now: dt.datetime) -> list[str]:
     """Push deadlines back by the working days the concern spent waiting for the business."""
     if concern.paused_at is None:
         return []
@@ -1196,7 +1209,7 @@ def guest_link_resend(*, email: str, reference: str) -> bool:
     return True
 
 
-def _email_holder(concern: Concern, template: str, context: dict) -> None:
+def _email_holder(concern: Concern, template: str, context: dict[str, Any]) -> None:
     """Tell whoever holds the concern now (officer, group or Partnership) what the business said."""
     # escalation builds on engagement's models, so it is imported here, not at import time.
     from escalation.selectors import item_holder
@@ -1210,7 +1223,7 @@ def _email_holder(concern: Concern, template: str, context: dict) -> None:
         )
 
 
-def _email_reporter(concern: Concern, template: str, context: dict) -> None:
+def _email_reporter(concern: Concern, template: str, context: dict[str, Any]) -> None:
     if concern.status == Concern.Status.UNCONFIRMED or not concern.contact_email:
         return
     email_queue(

@@ -4,11 +4,12 @@ import datetime as dt
 import logging
 import uuid
 from types import SimpleNamespace
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -60,14 +61,19 @@ EXPIRY_BATCH_SIZE = 500
 
 
 def _event(
-    kind, *, actor=None, detail="", changes: Changes | None = None, **links
+    kind: str,
+    *,
+    actor: User | None = None,
+    detail: str = "",
+    changes: Changes | None = None,
+    **links: Any,
 ) -> CommunityEvent:
     return CommunityEvent.objects.create(
         kind=kind, actor=actor, detail=detail, changes=changes, **links
     )
 
 
-def _recorded(instance, fields: tuple[str, ...]) -> dict:
+def _recorded(instance: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: as_value(getattr(instance, name)) for name in fields}
 
 
@@ -79,7 +85,7 @@ def _require_member_of(user: User, business: Business) -> None:
 # Resource library
 
 
-def _resource_snapshot(resource: Resource) -> dict:
+def _resource_snapshot(resource: Resource) -> dict[str, Any]:
     """What a resource's events record: its status, and while published its title and topics."""
     return {
         "status": resource.status,
@@ -89,7 +95,7 @@ def _resource_snapshot(resource: Resource) -> dict:
 
 
 def _resource_record(
-    *, resource: Resource, actor: User | None, before: dict | None, after: dict
+    *, resource: Resource, actor: User | None, before: dict[str, Any] | None, after: dict[str, Any]
 ) -> CommunityEvent | None:
     """The event for a saved resource: published or unpublished (with what else changed in the
     same save), or an edit of the title or topics while it stays published; a draft's edits
@@ -155,7 +161,9 @@ def resource_save(
     return resource
 
 
-def _resource_set_status(*, resource: Resource, actor: User | None, new: str, **values) -> bool:
+def _resource_set_status(
+    *, resource: Resource, actor: User | None, new: str, **values: Any
+) -> bool:
     old = Resource.Status.DRAFT if new == Resource.Status.PUBLISHED else Resource.Status.PUBLISHED
     with transaction.atomic():
         claimed = Resource.objects.filter(pk=resource.pk, status=old).update(status=new, **values)
@@ -239,7 +247,9 @@ def membership_apply(
     return membership
 
 
-def _decide(*, membership, actor, new_status, reason) -> SchemeMembership:
+def _decide(
+    *, membership: SchemeMembership, actor: User, new_status: str, reason: str
+) -> SchemeMembership:
     if not selectors.can_manage_scheme(actor, membership.scheme):
         raise PermissionDenied("Only the scheme's coordinators and editors decide applications.")
     now = timezone.now()
@@ -258,9 +268,10 @@ def _decide(*, membership, actor, new_status, reason) -> SchemeMembership:
             detail=reason,
             changes=change("status", SchemeMembership.Status.PENDING, new_status),
         )
-        if membership.contact_id and membership.contact.is_active:
+        contact = membership.contact
+        if contact is not None and contact.is_active:
             email_queue(
-                to=membership.contact.email,
+                to=contact.email,
                 template="watch_approved" if approved else "watch_declined",
                 context={"membership": membership},
             )
@@ -382,7 +393,7 @@ def membership_set_preference(
 # Watch schemes: alerts
 
 
-def _reachable_memberships():
+def _reachable_memberships() -> QuerySet[SchemeMembership]:
     """Approved memberships whose contact is active and still belongs to the business: someone
     who has left a business stops receiving its members-only alerts."""
     return SchemeMembership.objects.filter(
@@ -448,7 +459,7 @@ def alert_set_expiry(*, alert: Alert, expires_at: dt.datetime | None, actor: Use
             Alert.objects.select_for_update().values_list("expires_at", flat=True).get(pk=alert.pk)
         )
         if was != expires_at:
-            values: dict = {"expires_at": expires_at}
+            values: dict[str, Any] = {"expires_at": expires_at}
             if expires_at is None or expires_at > timezone.now():
                 values["expiry_recorded_at"] = None
             Alert.objects.filter(pk=alert.pk).update(**values)
@@ -498,7 +509,7 @@ def alerts_record_expired(
             return recorded
 
 
-def _as_addressed(membership_fields: dict) -> SimpleNamespace:
+def _as_addressed(membership_fields: dict[str, Any]) -> SimpleNamespace:
     """What the alert templates read of a membership, for rendering once for many members."""
     return SimpleNamespace(
         business=SimpleNamespace(name=membership_fields["business_name"]),
