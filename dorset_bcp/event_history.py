@@ -62,7 +62,9 @@ class EventHistoryMixin(_AdminBase):
     # Labels for keys in `changes` that are not a field of the model ("legal_hold_reason" etc.).
     history_change_labels: Mapping[str, str] = {}
 
-    def history_events(self, obj):
+    def history_events(self, request, obj):
+        """The object's events the person may read (an admin narrows them, as its change page
+        narrows its inlines)."""
         related = getattr(obj, self.history_events_relation)
         return related.select_related("actor").order_by("created_at", "pk")
 
@@ -75,7 +77,8 @@ class EventHistoryMixin(_AdminBase):
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
 
-        paginator = self.get_paginator(request, self.history_events(obj), HISTORY_PAGE_SIZE)
+        readable = self.history_events(request, obj)
+        paginator = self.get_paginator(request, readable, HISTORY_PAGE_SIZE)
         page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
         labels = {**field_labels(self.model), **self.history_change_labels}
         choices = field_choices(self.model)

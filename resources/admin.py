@@ -394,6 +394,14 @@ class SeminarAdmin(
     def save_model(self, request, obj, form, change):
         services.seminar_save(seminar=obj, actor=request.user)
 
+    def history_events(self, request, obj):
+        events = super().history_events(request, obj)
+        # Its bookings show on its page only to those who may see bookings (BookingInline), so
+        # their events, which name who booked, do the same here.
+        if not self.admin_site.get_model_admin(Booking).has_view_permission(request):
+            events = events.filter(booking__isnull=True)
+        return events
+
     def get_urls(self):
         return [
             path(

@@ -556,3 +556,43 @@ def test_it_reads_a_resource_history_in_a_fixed_number_of_queries(
 
 
 QUERIES_RESOURCE_HISTORY = 9
+
+
+def test_a_seminars_history_hides_its_bookings_from_staff_who_may_not_see_bookings(
+    client, owner, business, editor
+):
+    """The seminar's page lists its bookings only to those who may see bookings (its inline's
+    own permission): its History does not name the people who booked to anyone else."""
+    seminar = factories.SeminarFactory(capacity=30)
+    seminar.capacity = 40
+    services.seminar_save(seminar=seminar, actor=editor)
+    services.seminar_book(seminar=seminar, user=owner, business=business)
+    organiser = factories.UserFactory(full_name="Sam Seminars", is_staff=True)
+    organiser.user_permissions.add(
+        *Group.objects.get(name="OPCC editors").permissions.filter(
+            codename__in=["view_seminar", "change_seminar"]
+        )
+    )
+    client.force_login(organiser)
+
+    change_page = client.get(reverse("admin:resources_seminar_change", args=[seminar.pk]))
+    history = client.get(reverse("admin:resources_seminar_history", args=[seminar.pk]))
+
+    assert change_page.status_code == history.status_code == 200
+    assert owner.full_name not in change_page.content.decode()
+    page = history.content.decode()
+    assert "30 → 40" in page  # the seminar's own change
+    assert owner.full_name not in page
+    assert "Place booked" not in page
+
+
+def test_a_seminars_history_lists_its_bookings_to_an_editor(client, owner, business, editor):
+    seminar = factories.SeminarFactory()
+    services.seminar_book(seminar=seminar, user=owner, business=business)
+    client.force_login(editor)
+
+    history = client.get(reverse("admin:resources_seminar_history", args=[seminar.pk]))
+
+    page = history.content.decode()
+    assert owner.full_name in page
+    assert "Place booked" in page
