@@ -24,6 +24,8 @@ from django.utils.text import capfirst
 from dorset_bcp.event_changes import Changes, field_choices, rows
 
 HISTORY_PAGE_SIZE = 100
+# Who made an event that names no account and no rule.
+NO_ACCOUNT = "No account: a guest, the portal or a closed account"
 
 
 def field_labels(model: Any) -> dict[str, str]:
@@ -125,4 +127,6 @@ class EventHistoryMixin(_AdminBase):
         rule = getattr(event, "rule", "")
         if rule:
             return f"Rule: {rule}"
-        return "The portal" if event.actor_id is None else "A deleted account"
+        # No actor: a guest (who has no account), the portal itself, or a person whose account
+        # has since been closed (the actor is set to NULL). The row cannot tell which.
+        return NO_ACCOUNT

@@ -74,6 +74,34 @@ def test_a_legal_hold_reads_on_and_off_with_its_reason(client, concern, npt_offi
     assert "Legal hold reason : — → Case 55/1234" in words
 
 
+def who_did(client, concern, kind: str) -> list[str]:
+    response = client.get(history_url(concern))
+    return [event["who"] for event in response.context["events"] if event["what"] == kind]
+
+
+def test_a_guests_withdrawal_is_not_put_down_to_the_portal(client, area, superuser):
+    """A guest acts without an account, so the event has no actor: the page must not say the
+    portal did it."""
+    concern = factories.ConcernFactory(business__npt_area=area, reporter=None)
+    services.concern_withdraw(concern=concern, author=None, reason="Sorted out.")
+    client.force_login(superuser)
+
+    assert who_did(client, concern, "Withdrawn by the reporter") == [NO_ACCOUNT]
+
+
+def test_a_closed_accounts_reply_is_not_put_down_to_the_portal(client, concern, owner, superuser):
+    services.concern_reply(concern=concern, author=owner, body="It was 4pm.")
+    client.force_login(superuser)
+    assert "Olive Owner" in who_did(client, concern, "Business replied")
+
+    services.user_delete(user=owner)
+
+    assert who_did(client, concern, "Business replied") == [NO_ACCOUNT]
+
+
+NO_ACCOUNT = "No account: a guest, the portal or a closed account"
+
+
 def test_an_officer_of_another_npt_cannot_read_a_concerns_history(
     client, concern, npt_officer, other_npt_officer
 ):
