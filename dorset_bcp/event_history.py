@@ -18,6 +18,7 @@ from django.contrib.admin.options import get_content_type_for_model
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 
@@ -80,7 +81,8 @@ class EventHistoryMixin(_AdminBase):
             raise PermissionDenied
 
         readable = self.history_events(request, obj)
-        paginator = self.get_paginator(request, readable, HISTORY_PAGE_SIZE)
+        # Django's own paginator, not the list's (which may cap its count for searches).
+        paginator = Paginator(readable, HISTORY_PAGE_SIZE)
         page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
         labels = {**field_labels(self.model), **self.history_change_labels}
         choices = field_choices(self.model)

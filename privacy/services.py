@@ -12,12 +12,14 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Model, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -489,6 +491,8 @@ def person_erase(*, user: User) -> list[int]:
     outbox = OutboundEmail.objects.filter(Q(to__iexact=user.email) | quoted)
     AlertDelivery.objects.filter(email__in=outbox).update(email=None)
     outbox._raw_delete(outbox.db)
+    # The admin's log of edits to their account names it by its email.
+    _admin_log_forget(User, [user.pk])
     # Their copies of their data: the rows go with the account, the files after commit.
     _delete_files_on_commit(
         [name for name in user.data_exports.values_list("file", flat=True) if name]
@@ -505,8 +509,18 @@ def businesses_remove_orphans(*, business_ids: list[int]) -> int:
     kept = _businesses_strip(with_concerns.exclude(pk__in=held).values_list("pk", flat=True))
     empty = orphans.filter(concerns__isnull=True)
     if empty.exists():
+        _admin_log_forget(Business, list(empty.values_list("pk", flat=True)))
         erase_with_events(target=empty, reason="businesses left with nobody, at a deletion")
     return kept
+
+
+def _admin_log_forget(model: type[Model], ids: Iterable[int], words: str = REMOVED) -> int:
+    """The admin's log names each row it records an edit of (its str(), e.g. a business's name
+    or a person's email): replace that name, keeping the entry."""
+    return LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(model),
+        object_id__in=[str(pk) for pk in ids],
+    ).update(object_repr=words)
 
 
 def _businesses_strip(business_ids: Iterable[int]) -> int:
@@ -522,6 +536,7 @@ def _businesses_strip(business_ids: Iterable[int]) -> int:
             "postcode": business.postcode_district or "",
         }
         Business.objects.filter(pk=business.pk).update(**removed)
+        _admin_log_forget(Business, [business.pk], REMOVED_BUSINESS)
         # The event says what went, never what it was (event_changes: redacted fields).
         changed = {
             name: {"changed": True}

@@ -195,3 +195,21 @@ def test_a_concerns_page_lists_what_each_event_changed_in_its_history(client, co
 
     assert response.status_code == 200
     assert "Priority: Normal → High" in page_words(response)
+
+
+def test_a_search_word_in_the_address_does_not_cap_or_hide_a_long_history(
+    client, concern, npt_officer
+):
+    """The list's search paginator counts to 1,000 at most; the History counts every event."""
+    client.force_login(npt_officer)
+    ConcernEvent.objects.bulk_create(
+        ConcernEvent(concern=concern, kind=ConcernEvent.Kind.NOTE_ADDED, actor=npt_officer)
+        for _ in range(1_050)
+    )
+    total = concern.events.count()
+
+    response = client.get(history_url(concern), {"q": "theft", "p": "11"})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == 11
+    assert f"({total} in all)" in page_words(response)

@@ -7,6 +7,7 @@ import re
 import pytest
 import time_machine
 from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.files.storage import default_storage
 from django.db import models
 from django.db.models.functions import Cast
@@ -31,7 +32,7 @@ from tests import factories
 
 # A word nobody else writes: wherever the person put it, it must be gone afterwards.
 MARK = "Zebedee"
-APPS = ("engagement", "escalation", "resources", "privacy", "account")
+APPS = ("engagement", "escalation", "resources", "privacy", "account", "admin")
 
 
 def text_columns_holding(*needles: str) -> list[str]:
@@ -90,6 +91,11 @@ def said_everywhere(owner, business, other_business, other_owner, npt_officer, s
         scheme=scheme, business=business, contact=owner, application_note=f"{MARK} sells gin."
     )
     OutboundEmail.objects.create(to=owner.email, subject="Hello", body_text=f"Hello {MARK}")
+    # The admin's log names what an administrator edited: the business, and the account.
+    for edited in (Business.objects.get(pk=business.pk), owner):
+        LogEntry.objects.log_actions(
+            user_id=npt_officer.pk, queryset=[edited], action_flag=CHANGE, change_message="[]"
+        )
     return concern
 
 
