@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -90,6 +91,31 @@ def test_it_writes_a_plain_message_when_there_is_no_html(db):
 
     assert message.get_content_type() == "text/plain"
     assert message.get_payload(decode=True).decode() == "Hello"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "owner@example.org",
+        "first.last+alerts@shop.example.co.uk",
+        "o'brien@example.org",
+        "UPPER_case-1@Example.ORG",
+        "x{y}|z~!#$%&*=?^`@a-b.example",
+        '"two words"@example.org',
+        "dots..twice@example.org",
+        "café@example.org",
+        "owner@bücher.example",
+        "Named Person <owner@example.org>",
+    ],
+)
+def test_it_writes_each_recipient_as_djangos_sanitize_address_would(address):
+    try:
+        expected = sanitize_address(address, "utf-8")
+    except ValueError:
+        with pytest.raises(ValueError):
+            emails._recipient(address)
+        return
+    assert emails._recipient(address) == expected
 
 
 # The purge
