@@ -15,6 +15,9 @@ What the outbox promises (see OutboundEmail for the row's life):
 - A SIGTERM to a worker's pool process (systemd's default KillMode=control-group signals every
   process) does not cut a batch: the email in hand is finished, what was sent is marked and
   the rest are handed back unsent (finish_batch_on_sigterm).
+- In batches: a batch is claimed in one UPDATE (which returns the rows), sent over one SMTP
+  session (each email's MAIL, RCPT and DATA in one write when the relay offers PIPELINING) and
+  marked sent in one UPDATE; only a refused or unknown email is marked on its own.
 """
 
 import binascii
@@ -41,7 +44,20 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import SET_NULL, Case, Count, F, Min, Q, Subquery, TextField, Value, When
+from django.db.models import (
+    SET_NULL,
+    Case,
+    CharField,
+    Count,
+    F,
+    Min,
+    Q,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat
 from django.db.models.sql import UpdateQuery
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -171,7 +187,11 @@ def email_queue_many(*, emails: list[tuple[str, RenderedEmail]]) -> list[Outboun
 
 
 def _new_message_id() -> str:
-    return make_msgid(idstring="outbox", domain=urlsplit(settings.SITE_URL).hostname or "localhost")
+    return make_msgid(idstring="outbox", domain=_message_id_domain())
+
+
+def _message_id_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
 # After a failed publish this process leaves emails to the sweep for a while, so a request
@@ -391,18 +411,26 @@ def _claim(ids: list[int]) -> list[OutboundEmail]:
         "attempt_started_at": now,
         "next_attempt_at": now + UNKNOWN_OUTCOME_AFTER,
         "claim_token": token,
+        # A row queued before Message-IDs were recorded gets one with its claim, before the
+        # send: unique by the row and the claim, and kept for every later attempt.
+        "message_id": Case(
+            When(
+                message_id="",
+                then=Concat(
+                    Value("<outbox."),
+                    Cast("pk", output_field=CharField()),
+                    Value(f".{token}@{_message_id_domain()}>"),
+                    output_field=CharField(),
+                ),
+            ),
+            default=F("message_id"),
+        ),
     }
     if _update_returns_rows():
-        batch = sorted(_update_returning(due, claim), key=lambda email: email.pk)
-    elif due.update(**claim):
-        batch = list(OutboundEmail.objects.filter(pk__in=ids, claim_token=token).order_by("pk"))
-    else:
-        batch = []
-    for email in batch:
-        if not email.message_id:  # a row queued before Message-IDs were recorded
-            email.message_id = _new_message_id()
-            OutboundEmail.objects.filter(pk=email.pk).update(message_id=email.message_id)
-    return batch
+        return sorted(_update_returning(due, claim), key=lambda email: email.pk)
+    if due.update(**claim):
+        return list(OutboundEmail.objects.filter(pk__in=ids, claim_token=token).order_by("pk"))
+    return []
 
 
 def _update_returns_rows() -> bool:
