@@ -547,6 +547,8 @@ def _send_one(email: OutboundEmail, smtp) -> str:
     except SoftTimeLimitExceeded:
         raise  # outcome unknown: the claim holds it back for UNKNOWN_OUTCOME_AFTER
     except _REFUSED as exc:
+        if isinstance(smtp, SmtpBackend) and smtp.connection and not smtp.connection.sock:
+            smtp.close()  # the relay ended the session (421): the next email opens another
         return _refused(email, email.attempts, exc)
     except Exception as exc:  # a timeout or a dropped relay connection after the data
         smtp.close()
@@ -578,7 +580,10 @@ def _relay(conn: smtplib.SMTP, *, sender: str, recipient: str, message: bytes) -
     commands = (f"MAIL FROM:{sender}{size}", f"RCPT TO:{recipient}", "DATA")
     if conn.does_esmtp and conn.has_extn("pipelining"):
         conn.send("".join(f"{command}\r\n" for command in commands))
-        mail, rcpt, data = (conn.getreply() for _ in commands)
+        replies = []
+        while len(replies) < len(commands) and (not replies or replies[-1][0] != 421):
+            replies.append(conn.getreply())  # after a 421 the relay answers no more
+        mail, rcpt, data = [*replies, None, None][:3]
     else:
         mail = conn.docmd(commands[0])
         rcpt = conn.docmd(commands[1]) if mail[0] == 250 else None

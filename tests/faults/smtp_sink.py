@@ -53,6 +53,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 address = line.decode(errors="replace").split(":", 1)[-1].strip().strip("<>")
                 if not sender:
                     self.reply("503 need MAIL first")
+                elif address in sink.closing_on_recipients:
+                    self.reply("421 closing the session")
+                    return
                 elif address in sink.refused_recipients:
                     self.reply("550 no such mailbox")
                 else:
@@ -100,6 +103,7 @@ class SmtpSink:
     """Accepted messages are in `messages`; `confirm_delay` holds back the 250 after DATA;
     `refusing` makes it answer 421 to new connections and 451 to data (an outage);
     `refusing_senders` answers 451 to MAIL; `refused_recipients` are answered 550 to RCPT,
+    `closing_on_recipients` 421 before the session is closed,
     and DATA without an accepted recipient 554 (unless `data_without_recipients`: then it
     reads the data and refuses it after);
     `pipelining` says whether EHLO offers PIPELINING;
@@ -114,6 +118,7 @@ class SmtpSink:
         self.refusing = False
         self.refusing_senders = False
         self.refused_recipients: set[str] = set()
+        self.closing_on_recipients: set[str] = set()
         self.data_without_recipients = False
         self.pipelining = True
         self.on_accept = None

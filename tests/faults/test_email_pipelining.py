@@ -138,3 +138,23 @@ def test_it_retries_what_the_relay_refuses_after_the_data_and_carries_on_in_the_
         clock.move_to(START + emails.backoff(1))
         assert emails.email_deliver_pending() == 2
     assert_each_delivered_once(smtp_sink, rows)
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-by-one"])
+def test_it_opens_a_new_session_when_the_relay_closes_one_with_421_and_retries_that_email(
+    smtp_sink, writes, pipelining
+):
+    smtp_sink.pipelining = pipelining
+    smtp_sink.closing_on_recipients = {"person1@example.org"}
+    with time_machine.travel(START, tick=False) as clock:
+        rows = queue(3)
+        assert emails.email_deliver_pending() == 2  # the one after it goes in a new session
+        assert sum(w.startswith("ehlo") for w in writes) == 2
+        closed = OutboundEmail.objects.get(to="person1@example.org")
+        assert closed.sent_at is None and "421" in closed.last_error  # refused, not unknown
+        assert closed.next_attempt_at == START + emails.backoff(1)
+
+        smtp_sink.closing_on_recipients = set()
+        clock.move_to(START + emails.backoff(1))
+        assert emails.email_deliver_pending() == 1
+    assert_each_delivered_once(smtp_sink, rows)
