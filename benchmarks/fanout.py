@@ -17,6 +17,9 @@ times, through the same code the portal runs:
 5. the purge of BENCH_PURGE (default 100,000) sent emails, in a subprocess whose peak resident
    memory is read from getrusage.
 
+BENCH_JOBS picks some of them by name (post, send, outbox, digest, purge; comma-separated,
+default all): BENCH_JOBS=outbox seeds, queues one alert's emails and times only the drains.
+
 `job_rows()` returns the rows (label, figure, target, verdict) for a caller that prints its own
 table; run as a module it prints them, each ending `met` or `missed`.
 """
@@ -36,6 +39,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dorset_bcp_bench_fanout"
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "5000"))
 PURGE_ROWS = int(os.environ.get("BENCH_PURGE", "100000"))
+JOBS = os.environ.get("BENCH_JOBS", "post,send,outbox,digest,purge").split(",")
 
 POST_TARGET_MS = 300
 DIGEST_TARGET_S = 10
@@ -332,43 +336,65 @@ def post_alerts(coordinator, scheme, posts=30):
 
 
 def job_rows() -> list[tuple[str, str, str, str]]:
-    """Run every job once on freshly seeded data and return the rows (label, figure, target,
-    verdict). Call it with Django set up on a benchmark database (setup_django): it empties
-    the Watch scheme, alert and outbox tables first."""
-    from engagement import emails
-    from engagement.models import OutboundEmail
+    """Run each job in JOBS once on freshly seeded data and return the rows (label, figure,
+    target, verdict). Call it with Django set up on a benchmark database (setup_django): it
+    empties the Watch scheme, alert and outbox tables first."""
     from resources import services
-    from resources.models import Alert
 
     rows = []
     empty_tables()
     coordinator, schemes = seed(MEMBERS)
-
-    p50, p95, queries, in_request = post_alerts(coordinator, schemes["every"])
-    rows.append(
-        (
-            f"alert POST to {MEMBERS:,} members, p95 of 30 (p50 {p50 * 1000:.0f} ms, CPU "
-            f"{post_alerts.cpu_p50 * 1000:.0f} ms; {queries} queries, {in_request} deliveries "
-            "in the request)",
-            f"{p95 * 1000:.0f} ms",
-            f"<= {POST_TARGET_MS} ms",
-            verdict(p95 * 1000 <= POST_TARGET_MS and in_request == 0),
+    if "post" in JOBS:
+        rows.append(post_row(coordinator, schemes["every"]))
+    else:  # the alert the other jobs send
+        services.alert_post(
+            scheme=schemes["every"], actor=coordinator, title="Bench alert", body="Lock up."
         )
+    if {"send", "outbox"} & set(JOBS):
+        send = send_row()
+        rows += [send] if "send" in JOBS else []
+    if "outbox" in JOBS:
+        rows += drain_rows()
+    if "digest" in JOBS:
+        rows.append(digest_row(coordinator, schemes["digest"]))
+    if "purge" in JOBS:
+        rows.append(purge_row())
+    return rows
+
+
+def post_row(coordinator, scheme):
+    p50, p95, queries, in_request = post_alerts(coordinator, scheme)
+    return (
+        f"alert POST to {MEMBERS:,} members, p95 of 30 (p50 {p50 * 1000:.0f} ms, CPU "
+        f"{post_alerts.cpu_p50 * 1000:.0f} ms; {queries} queries, {in_request} deliveries "
+        "in the request)",
+        f"{p95 * 1000:.0f} ms",
+        f"<= {POST_TARGET_MS} ms",
+        verdict(p95 * 1000 <= POST_TARGET_MS and in_request == 0),
     )
+
+
+def send_row():
+    from resources import services
+    from resources.models import Alert
 
     alert = Alert.objects.order_by("pk").first()
     queued, took, statements = counted(lambda: services.alert_send_immediate(alert=alert))
     again = services.alert_send_immediate(alert=alert)
-    rows.append(
-        (
-            f"alert task: {queued:,} deliveries and emails ({statements} statements, CPU "
-            f"{counted.cpu:.2f} s; run again: {again} more)",
-            f"{took:.2f} s",
-            "in batches, none twice",
-            verdict(queued == MEMBERS and again == 0),
-        )
+    return (
+        f"alert task: {queued:,} deliveries and emails ({statements} statements, CPU "
+        f"{counted.cpu:.2f} s; run again: {again} more)",
+        f"{took:.2f} s",
+        "in batches, none twice",
+        verdict(queued == MEMBERS and again == 0),
     )
 
+
+def drain_rows():
+    from engagement import emails
+    from engagement.models import OutboundEmail
+
+    rows = []
     ids = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
     with SinkProcess() as sink:
         use_sink(sink.port)
@@ -399,39 +425,37 @@ def job_rows() -> list[tuple[str, str, str, str]]:
             verdict(rate >= DRAIN_TARGET_PER_S and duplicated == 0 and received == len(ids)),
         )
     )
+    return rows
 
-    services.alert_post(
-        scheme=schemes["digest"], actor=coordinator, title="Counterfeit notes", body="Check."
-    )
-    services.alert_post(
-        scheme=schemes["digest"], actor=coordinator, title="Van thefts", body="Lock up."
-    )
+
+def digest_row(coordinator, scheme):
+    from resources import services
+
+    services.alert_post(scheme=scheme, actor=coordinator, title="Counterfeit notes", body="Check.")
+    services.alert_post(scheme=scheme, actor=coordinator, title="Van thefts", body="Lock up.")
     digests, took, statements = counted(lambda: services.alert_digest_send())
     cpu = counted.cpu
     again = services.alert_digest_send()
-    rows.append(
-        (
-            f"weekly digest to {digests:,} members ({statements} statements, CPU {cpu:.2f} s; "
-            f"run again: {again} more)",
-            f"{took:.2f} s",
-            f"<= {DIGEST_TARGET_S} s",
-            verdict(took <= DIGEST_TARGET_S and digests == MEMBERS and again == 0),
-        )
+    return (
+        f"weekly digest to {digests:,} members ({statements} statements, CPU {cpu:.2f} s; "
+        f"run again: {again} more)",
+        f"{took:.2f} s",
+        f"<= {DIGEST_TARGET_S} s",
+        verdict(took <= DIGEST_TARGET_S and digests == MEMBERS and again == 0),
     )
 
+
+def purge_row():
     empty_tables()
     seed_sent_emails(PURGE_ROWS)
     deleted, took, before_mb, peak_mb, left = purge_in_subprocess()
-    rows.append(
-        (
-            f"purge of {deleted:,} sent emails (peak RSS of the process; {before_mb:.0f} MB "
-            f"before; {left:,} unsent left)",
-            f"{peak_mb:.0f} MB, {took:.1f} s",
-            f"<= {PURGE_TARGET_MB} MB",
-            verdict(peak_mb <= PURGE_TARGET_MB and deleted == PURGE_ROWS and left == 10),
-        )
+    return (
+        f"purge of {deleted:,} sent emails (peak RSS of the process; {before_mb:.0f} MB "
+        f"before; {left:,} unsent left)",
+        f"{peak_mb:.0f} MB, {took:.1f} s",
+        f"<= {PURGE_TARGET_MB} MB",
+        verdict(peak_mb <= PURGE_TARGET_MB and deleted == PURGE_ROWS and left == 10),
     )
-    return rows
 
 
 def drain_with_senders(ids: list[int], *, senders: int):

@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -90,6 +91,31 @@ def test_it_writes_a_plain_message_when_there_is_no_html(db):
 
     assert message.get_content_type() == "text/plain"
     assert message.get_payload(decode=True).decode() == "Hello"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "owner@example.org",
+        "first.last+alerts@shop.example.co.uk",
+        "o'brien@example.org",
+        "UPPER_case-1@Example.ORG",
+        "x{y}|z~!#$%&*=?^`@a-b.example",
+        '"two words"@example.org',
+        "dots..twice@example.org",
+        "café@example.org",
+        "owner@bücher.example",
+        "Named Person <owner@example.org>",
+    ],
+)
+def test_it_writes_each_recipient_as_djangos_sanitize_address_would(address):
+    try:
+        expected = sanitize_address(address, "utf-8")
+    except ValueError:
+        with pytest.raises(ValueError):
+            emails._recipient(address)
+        return
+    assert emails._recipient(address) == expected
 
 
 # The purge
@@ -340,3 +366,27 @@ def test_it_schedules_the_purge_nightly():
     assert entry["task"] == "engagement.tasks.purge_sent_emails"
     assert entry["task"] in celery_app.tasks
     assert entry["schedule"].hour == {3}
+
+
+def test_it_gives_a_row_without_a_message_id_one_with_its_claim_and_keeps_it(
+    settings, time_machine, db
+):
+    time_machine.move_to(MONDAY_1_JUNE_2026, tick=False)
+    old, other = queued(2)
+    OutboundEmail.objects.update(message_id="")  # queued before Message-IDs were recorded
+    settings.EMAIL_BACKEND = "tests.engagement.test_outbox_batches.BrokenBackend"
+    assert emails.email_deliver_pending() == 0
+    old.refresh_from_db()
+    other.refresh_from_db()
+    assert old.message_id.startswith(f"<outbox.{old.pk}.") and old.message_id.endswith(">")
+    assert other.message_id not in ("", old.message_id)  # recorded with the claim, one each
+    recorded = old.message_id
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    time_machine.move_to(MONDAY_1_JUNE_2026 + dt.timedelta(minutes=1), tick=False)
+    assert emails.email_deliver_pending() == 2
+    assert sorted(m.extra_headers["Message-ID"] for m in mail.outbox) == sorted(
+        OutboundEmail.objects.values_list("message_id", flat=True)
+    )
+    old.refresh_from_db()
+    assert old.message_id == recorded  # the same one, not a new one
