@@ -71,7 +71,7 @@ class EventWordsMixin:
             self._change_words = (field_labels(model), field_choices(model))
         labels, choices = self._change_words
         return format_html_join(
-            mark_safe("<br>"),  # noqa: S308 # a constant
+            mark_safe("<br>"),  # noqa: S308 # nosec B308 # a constant
             "{}: {} → {}",
             rows(obj.changes, labels, choices),
         )
