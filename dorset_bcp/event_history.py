@@ -71,6 +71,11 @@ class EventHistoryMixin(_AdminBase):
         related = getattr(obj, self.history_events_relation)
         return related.select_related("actor").order_by("created_at", "pk")
 
+    def history_event_model(self, event):
+        """The model whose fields an event's changes name: this admin's, unless an admin whose
+        page gathers the events of related rows (a seminar's bookings) says otherwise."""
+        return self.model
+
     def history_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
@@ -84,18 +89,23 @@ class EventHistoryMixin(_AdminBase):
         # Django's own paginator, not the list's (which may cap its count for searches).
         paginator = Paginator(readable, HISTORY_PAGE_SIZE)
         page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
-        labels = {**field_labels(self.model), **self.history_change_labels}
-        choices = field_choices(self.model)
-        events: list[dict[str, Any]] = [
-            {
-                "when": event.created_at,
-                "who": self._who(event),
-                "what": event.get_kind_display() if hasattr(event, "get_kind_display") else "",
-                "detail": event.detail,
-                "changes": rows(event_changes(event), labels, choices),
-            }
-            for event in page
-        ]
+        words: dict[Any, tuple[dict[str, str], dict[str, dict[Any, str]]]] = {}
+        events: list[dict[str, Any]] = []
+        for event in page:
+            model = self.history_event_model(event)
+            if model not in words:
+                labels = {**field_labels(model), **self.history_change_labels}
+                words[model] = (labels, field_choices(model))
+            labels, choices = words[model]
+            events.append(
+                {
+                    "when": event.created_at,
+                    "who": self._who(event),
+                    "what": event.get_kind_display() if hasattr(event, "get_kind_display") else "",
+                    "detail": event.detail,
+                    "changes": rows(event_changes(event), labels, choices),
+                }
+            )
         admin_edits = (
             LogEntry.objects.filter(
                 object_id=str(obj.pk), content_type=get_content_type_for_model(self.model)

@@ -394,6 +394,10 @@ class SeminarAdmin(
     def save_model(self, request, obj, form, change):
         services.seminar_save(seminar=obj, actor=request.user)
 
+    def history_event_model(self, event):
+        # A booking's events on its seminar's History: "Booked → Cancelled", in the booking's words.
+        return Booking if event.booking_id is not None else Seminar
+
     def history_events(self, request, obj):
         events = super().history_events(request, obj)
         # Its bookings show on its page only to those who may see bookings (BookingInline), so

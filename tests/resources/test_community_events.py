@@ -596,3 +596,5 @@ def test_a_seminars_history_lists_its_bookings_to_an_editor(client, owner, busin
     page = history.content.decode()
     assert owner.full_name in page
     assert "Place booked" in page
+    # In the booking's own words, not the seminar's ("confirmed" is no seminar status).
+    assert "Status</strong>: — → Booked" in page
