@@ -29,6 +29,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 
 Changes = dict[str, dict[str, Any]]
 
@@ -142,3 +143,13 @@ def field_choices(model: type[models.Model]) -> dict[str, dict[Any, str]]:
         for field in model._meta.concrete_fields
         if field.choices
     }
+
+
+def field_labels(model: type[models.Model]) -> dict[str, str]:
+    """Each field of `model` by the words its forms show ("Assigned officer"), for `rows()`."""
+    labels = {}
+    for field in model._meta.get_fields():
+        verbose = getattr(field, "verbose_name", None)
+        if verbose:
+            labels[field.name] = capfirst(str(verbose))
+    return labels

@@ -22,20 +22,11 @@ from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 
-from dorset_bcp.event_changes import Changes, field_choices, rows
+from dorset_bcp.event_changes import Changes, field_choices, field_labels, rows
 
 HISTORY_PAGE_SIZE = 100
 # Who made an event that names no account and no rule.
 NO_ACCOUNT = "No account: a guest, the portal or a closed account"
-
-
-def field_labels(model: Any) -> dict[str, str]:
-    labels = {}
-    for field in model._meta.get_fields():
-        verbose = getattr(field, "verbose_name", None)
-        if verbose:
-            labels[field.name] = capfirst(str(verbose))
-    return labels
 
 
 def event_changes(event: Any) -> Changes | None:

@@ -21,8 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from dorset_bcp.event_changes import field_choices, rows
-from dorset_bcp.event_history import field_labels
+from dorset_bcp.event_changes import field_choices, field_labels, rows
 from engagement.models import Concern, ResponseTemplate
 
 

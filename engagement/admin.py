@@ -36,6 +36,7 @@ from . import emails as outbox
 from . import services
 from .forms import TEXT_LIMIT
 from .models import (
+    BUSINESS_DETAIL_FIELDS,
     DUE_RANK,
     NEXT_DUE_AT,
     Attachment,
@@ -889,17 +890,7 @@ class ConcernAdmin(EventHistoryMixin, ConcernAttachmentsMixin, TriageAdminMixin,
 class BusinessAdminForm(forms.ModelForm):
     class Meta:
         model = Business
-        fields = [
-            "name",
-            "sector",
-            "size_band",
-            "address_line1",
-            "address_line2",
-            "town",
-            "postcode",
-            "is_rural",
-            "bid_member",
-        ]
+        fields = BUSINESS_DETAIL_FIELDS
 
     def clean_postcode(self):
         # Saved through the service, which routes a new postcode to the NPT that covers it.

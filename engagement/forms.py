@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from . import uploads
-from .models import Business, Concern, ConcernCategory, Sector
+from .models import BUSINESS_DETAIL_FIELDS, Business, Concern, ConcernCategory, Sector
 from .postcodes import normalise_postcode
 from .selectors import businesses_of_user
 from .services import ConcernDetails, npt_for_postcode
@@ -289,17 +289,7 @@ class BusinessForm(OneErrorPerField, forms.ModelForm):
 
     class Meta:
         model = Business
-        fields = [
-            "name",
-            "sector",
-            "size_band",
-            "address_line1",
-            "address_line2",
-            "town",
-            "postcode",
-            "is_rural",
-            "bid_member",
-        ]
+        fields = BUSINESS_DETAIL_FIELDS
         labels = {"name": "Business name"}
         error_messages = {
             "name": {"required": "Enter the business name."},

@@ -807,7 +807,8 @@ class BusinessEvent(ImmutableEvent):
 
 
 # The fields of a business its events record, and those recorded only as changed.
-BUSINESS_EVENT_FIELDS = (
+# What a business's people (and the admin) edit: the forms and the data export name these.
+BUSINESS_DETAIL_FIELDS = (
     "name",
     "sector",
     "size_band",
@@ -815,10 +816,11 @@ BUSINESS_EVENT_FIELDS = (
     "address_line2",
     "town",
     "postcode",
-    "npt_area",
     "is_rural",
     "bid_member",
 )
+# ... and the NPT a postcode routes it to: what a business event records.
+BUSINESS_EVENT_FIELDS = (*BUSINESS_DETAIL_FIELDS, "npt_area")
 BUSINESS_REDACTED_FIELDS = frozenset({"name", "address_line1", "address_line2", "town", "postcode"})
 
 

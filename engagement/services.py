@@ -448,7 +448,6 @@ def concern_confirm_guest(*, concern: Concern) -> bool:
             actor=None,
             from_status=Concern.Status.UNCONFIRMED,
             to_status=Concern.Status.NEW,
-            changes=change("status", Concern.Status.UNCONFIRMED, Concern.Status.NEW),
         )
         _notify_submitted(concern)
         concern_refer_to_specialists(concern=concern)
@@ -621,7 +620,9 @@ def _event(
 
 
 # What an outcome changes on a concern, recorded with the event that gives or takes it away.
-OUTCOME_FIELDS = ("status", "outcome")
+# (An item event's status and tier are its own from/to columns, which every writer and the
+# sweep's SQL fill; `changes` holds the rest.)
+OUTCOME_FIELDS = ("outcome",)
 
 
 def _locked(concern: Concern) -> Concern:
@@ -659,7 +660,7 @@ def concern_assign(
         _guard_tier(concern, from_tier)
         if concern.assigned_officer_id == officer.pk:
             return concern
-        before = snapshot(concern, ["assigned_officer", "status"])
+        before = snapshot(concern, ["assigned_officer"])
         old_status = concern.status
         concern.assigned_officer = officer
         if concern.status == Concern.Status.NEW:
@@ -769,7 +770,8 @@ def concern_post_update(
             concern,
             ConcernEvent.Kind.UPDATE_POSTED,
             actor=actor,
-            changes=change("status", old_status, concern.status),
+            from_status=old_status,
+            to_status=concern.status,
         )
         _email_reporter(concern, "concern_update", {"update": update})
     return update
@@ -830,7 +832,6 @@ def concern_ask_question(
             actor=actor,
             from_status=old_status,
             to_status=concern.status,
-            changes=change("status", old_status, concern.status),
         )
         _email_reporter(concern, "concern_question", {"update": question})
     return question
@@ -904,7 +905,6 @@ def concern_reply(
             actor=author,
             from_status=old_status,
             to_status=concern.status,
-            changes=change("status", old_status, concern.status),
         )
         _email_holder(
             concern,
@@ -1057,10 +1057,9 @@ def concern_feedback(
                 actor=author,
                 from_status=Concern.Status.RESOLVED,
                 to_status=concern.status,
-                changes=change("status", Concern.Status.RESOLVED, concern.status),
             )
             return concern
-        before = snapshot(concern, ["status", "resolution_due_at"])
+        before = snapshot(concern, ["resolution_due_at"])
         concern.status = Concern.Status.IN_PROGRESS
         concern.reporter_satisfied = False
         concern.resolved_at = None

@@ -28,6 +28,7 @@ from dorset_bcp.db import race_winner
 from dorset_bcp.event_log import erase_with_events, event_erasure
 from engagement.emails import email_queue, publish_or_leave_to_sweep
 from engagement.models import (
+    BUSINESS_DETAIL_FIELDS,
     Attachment,
     Business,
     BusinessEvent,
@@ -293,21 +294,7 @@ def export_collect(*, user: User) -> tuple[dict[str, Any], list[Attachment]]:
         "account": _row(user, ["email", "full_name", "phone", "date_joined", "last_login"]),
         "businesses": [
             {
-                **_row(
-                    m.business,
-                    [
-                        "name",
-                        "sector",
-                        "size_band",
-                        "address_line1",
-                        "address_line2",
-                        "town",
-                        "postcode",
-                        "is_rural",
-                        "bid_member",
-                        "created_at",
-                    ],
-                ),
+                **_row(m.business, [*BUSINESS_DETAIL_FIELDS, "created_at"]),
                 "your_role": m.get_role_display(),
             }
             for m in memberships

@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dorset_bcp.db import race_winner
-from dorset_bcp.event_changes import Changes, as_value, change, changes_between
+from dorset_bcp.event_changes import Changes, change, changes_between, snapshot
 from engagement.emails import (
     RenderedEmail,
     email_blank,
@@ -71,10 +71,6 @@ def _event(
     return CommunityEvent.objects.create(
         kind=kind, actor=actor, detail=detail, changes=changes, **links
     )
-
-
-def _recorded(instance: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {name: as_value(getattr(instance, name)) for name in fields}
 
 
 def _require_member_of(user: User, business: Business) -> None:
@@ -847,13 +843,13 @@ def seminar_save(*, seminar: Seminar, actor: User | None = None) -> Seminar:
             if any(getattr(current, f) != getattr(seminar, f) for f in SCHEDULE_FIELDS):
                 seminar.sequence = current.sequence + 1
                 rescheduled = True
-            before = _recorded(current, SEMINAR_RECORDED_FIELDS)
+            before = snapshot(current, SEMINAR_RECORDED_FIELDS)
         if seminar.status == Seminar.Status.CANCELLED:
             raise ValidationError("Cancel a seminar with its Cancel button so everyone is told.")
         seminar.full_clean(exclude=["topics"])
         seminar.save()
         if before is not None:
-            changes = changes_between(before, _recorded(seminar, SEMINAR_RECORDED_FIELDS))
+            changes = changes_between(before, snapshot(seminar, SEMINAR_RECORDED_FIELDS))
             if changes is not None:
                 _event(
                     CommunityEvent.Kind.SEMINAR_CHANGED,

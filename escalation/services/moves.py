@@ -71,7 +71,8 @@ def _guard_move(locked: Concern | Theme, from_tier: int | None) -> None:
 
 
 # What a move changes, recorded with its event: the tier and the deadlines there.
-MOVE_FIELDS = ("tier", "first_response_due_at", "resolution_due_at")
+# The tier it moves between is the event's own from/to columns; these are the rest.
+MOVE_FIELDS = ("first_response_due_at", "resolution_due_at")
 
 
 def _move(

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dorset_bcp.db import race_winner
-from dorset_bcp.event_changes import as_value, changes_between, snapshot
+from dorset_bcp.event_changes import change, changes_between, snapshot
 from engagement import deadlines
 from engagement.emails import email_queue
 from engagement.models import Concern, ConcernEvent, Outcome, User
@@ -44,7 +44,7 @@ def theme_resolve(
             body = selectors.owning_body(locked)
             raise ValidationError(f"This has moved since you opened it: it is now with {body}.")
         now = timezone.now()
-        before = snapshot(locked, ["status", "outcome"])
+        before = snapshot(locked, ["outcome"])
         Theme.objects.filter(pk=locked.pk).update(
             status=Theme.Status.RESOLVED,
             outcome=outcome,
@@ -105,10 +105,7 @@ def _resolve_linked_concerns(
                 from_tier=tier,
                 to_tier=tier,
                 detail=f"{outcome} (theme {theme.reference})",
-                changes=changes_between(
-                    {"status": status, "outcome": as_value(outcomes.get(outcome_id))},
-                    {"status": Concern.Status.RESOLVED, "outcome": outcome},
-                ),
+                changes=change("outcome", outcomes.get(outcome_id), outcome),
                 created_at=now,
             )
             for pk, status, tier, outcome_id in rows
